@@ -1,0 +1,276 @@
+//! The JSON5 document model every project, meta and model file goes through.
+//!
+//! Parsing uses the `json5` crate; we keep our own value type (instead of
+//! `serde_json::Value`) because we need three things it cannot give us: integers kept
+//! exact (Int64 round trips), NaN/Infinity kept as numbers, and floats that remember
+//! whether they are 32- or 64-bit so the canonical writer prints each in the shortest
+//! form that round-trips *for its own width* (DESIGN.md decision 1).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// A parsed or to-be-written JSON5 value. Objects keep their keys sorted (byte order),
+/// which is also the canonical output order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    /// An integer literal, kept exact.
+    Int(i64),
+    /// An integer literal too large for `i64`.
+    UInt(u64),
+    /// A 64-bit float (also what every non-integer literal parses to).
+    Float(f64),
+    /// A 32-bit float; only produced by encoders, printed in f32 shortest form.
+    Float32(f32),
+    String(String),
+    Array(Vec<Value>),
+    Object(BTreeMap<String, Value>),
+}
+
+/// Error from parsing JSON5 text, with a 1-based line and column when known.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    pub message: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+/// Parses JSON5 text into a [`Value`].
+pub fn parse(text: &str) -> Result<Value, ParseError> {
+    json5::from_str::<Value>(text).map_err(|err| {
+        let position = err.position();
+        ParseError {
+            message: strip_position_suffix(&err.to_string()),
+            line: position.map(|p| p.line + 1),
+            column: position.map(|p| p.column + 1),
+        }
+    })
+}
+
+/// `json5` appends " at line X column Y" to its messages; we report position separately.
+fn strip_position_suffix(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_string(),
+        None => message.to_string(),
+    }
+}
+
+impl Value {
+    /// A short name of the value's kind, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Float32(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&BTreeMap<String, Value>> {
+        match self {
+            Value::Object(map) => Some(map),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&[Value]> {
+        match self {
+            Value::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// Any number as f64 (integers may lose precision beyond 2^53).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::UInt(u) => Some(*u as f64),
+            Value::Float(f) => Some(*f),
+            Value::Float32(f) => Some(*f as f64),
+            _ => None,
+        }
+    }
+
+    /// An exact integer: integer literals, or floats with no fractional part in range.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::UInt(u) => i64::try_from(*u).ok(),
+            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.3e18 => Some(*f as i64),
+            Value::Float32(f) if f.fract() == 0.0 && f.abs() < 9.3e18 => Some(*f as i64),
+            _ => None,
+        }
+    }
+
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::UInt(u) => Some(*u),
+            Value::Int(i) => u64::try_from(*i).ok(),
+            Value::Float(f) if f.fract() == 0.0 && *f >= 0.0 && *f < 1.8e19 => Some(*f as u64),
+            _ => None,
+        }
+    }
+
+    pub fn is_number(&self) -> bool {
+        matches!(
+            self,
+            Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Float32(_)
+        )
+    }
+
+    /// Builds an object from key/value pairs.
+    pub fn object<K: Into<String>>(pairs: impl IntoIterator<Item = (K, Value)>) -> Value {
+        Value::Object(pairs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::String(s.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::String(s)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON5 value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(match i64::try_from(v) {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::UInt(v),
+        })
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Value>()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some((key, value)) = map.next_entry::<String, Value>()? {
+            if out.contains_key(&key) {
+                return Err(de::Error::custom(format!("duplicate key \"{key}\"")));
+            }
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_json5_features() {
+        let v = parse("{ // c\n a: 1, 'b': [NaN, Infinity, -Infinity, 0x10, 1.5,], }").unwrap();
+        let obj = v.as_object().unwrap();
+        assert_eq!(obj["a"], Value::Int(1));
+        let arr = obj["b"].as_array().unwrap();
+        assert!(matches!(arr[0], Value::Float(f) if f.is_nan()));
+        assert_eq!(arr[1], Value::Float(f64::INFINITY));
+        assert_eq!(arr[2], Value::Float(f64::NEG_INFINITY));
+        assert_eq!(arr[3], Value::Int(16));
+        assert_eq!(arr[4], Value::Float(1.5));
+    }
+
+    #[test]
+    fn keeps_large_integers_exact() {
+        let v = parse("[9007199254740993, -9223372036854775808, 18446744073709551615]").unwrap();
+        let arr = v.as_array().unwrap();
+        assert_eq!(arr[0], Value::Int(9007199254740993));
+        assert_eq!(arr[1], Value::Int(i64::MIN));
+        assert_eq!(arr[2], Value::UInt(u64::MAX));
+    }
+
+    #[test]
+    fn reports_line_and_column() {
+        let err = parse("{\n  a: 1,\n  b: ]\n}").unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert!(err.column.is_some());
+    }
+
+    #[test]
+    fn rejects_duplicate_keys() {
+        assert!(parse("{a: 1, a: 2}").is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! Atlas: keeps a Roblox place and a folder of plain files in sync.
+//!
+//! The crate is a pair of inverse functions between a project folder and an instance
+//! tree (see docs/architecture.md): `formats` read files into snapshots (build) and
+//! write instances back to files (syncback); `serve` applies the same functions live.
+
+pub mod json_value;
+pub mod properties;

@@ -1,0 +1,1 @@
+//! Variant <-> JSON5 value codec (being written).
