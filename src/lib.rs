@@ -5,4 +5,5 @@
 //! write instances back to files (syncback); `serve` applies the same functions live.
 
 pub mod json_value;
+pub mod json_writer;
 pub mod properties;
