@@ -7,3 +7,7 @@
 pub mod json_value;
 pub mod json_writer;
 pub mod properties;
+// pub mod formats; (enabled once properties lands)
+pub mod project;
+pub mod snapshot;
+pub mod vfs;

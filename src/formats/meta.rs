@@ -1,0 +1,237 @@
+//! Meta files (`X.meta.json5`, `init.meta.json5`, and their `.json` forms): properties,
+//! attributes, a class for directories, and the real name of a slugified instance.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use rbx_dom_weak::types::Variant;
+
+use super::SnapshotError;
+use crate::json_value::{self, Value};
+use crate::properties;
+use crate::snapshot::InstanceSnapshot;
+use crate::vfs::Vfs;
+
+/// A parsed meta file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MetaFile {
+    pub schema: Option<String>,
+    pub class_name: Option<String>,
+    pub properties: BTreeMap<String, Value>,
+    pub attributes: BTreeMap<String, Value>,
+    pub ignore_unknown_instances: Option<bool>,
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Script suffixes removed from a file's stem to find its meta file.
+const SCRIPT_SUFFIXES: [&str; 5] = [".server", ".client", ".plugin", ".local", ".legacy"];
+
+/// The base name adjacent meta files use for a file (`Foo.server.luau` -> `Foo`).
+pub fn meta_base(file_name: &str) -> &str {
+    let stem = super::file_stem(file_name);
+    for suffix in SCRIPT_SUFFIXES {
+        if let Some(base) = stem.strip_suffix(suffix) {
+            if !base.is_empty() {
+                return base;
+            }
+        }
+    }
+    stem
+}
+
+/// Finds the meta file for `base` in `dir` (`.meta.json5` first, then `.meta.json`).
+fn find_meta(
+    vfs: &Vfs,
+    dir: &Path,
+    base: &str,
+    siblings: Option<&HashSet<String>>,
+) -> Result<Option<PathBuf>, SnapshotError> {
+    for extension in [".meta.json5", ".meta.json"] {
+        let name = format!("{base}{extension}");
+        let exists = match siblings {
+            Some(siblings) => siblings.contains(&name),
+            None => {
+                let path = dir.join(&name);
+                vfs.kind(&path)
+                    .map_err(|e| SnapshotError::io(&path, e))?
+                    .is_some()
+            }
+        };
+        if exists {
+            return Ok(Some(dir.join(name)));
+        }
+    }
+    Ok(None)
+}
+
+/// Applies the adjacent meta file of `path` (if any) to `snapshot`.
+pub fn apply_adjacent(
+    vfs: &Vfs,
+    path: &Path,
+    siblings: Option<&HashSet<String>>,
+    snapshot: &mut InstanceSnapshot,
+) -> Result<(), SnapshotError> {
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let dir = path.parent().unwrap_or(Path::new(""));
+    if let Some(meta_path) = find_meta(vfs, dir, meta_base(file_name), siblings)? {
+        let meta = read(vfs, &meta_path)?;
+        snapshot.metadata.relevant_paths.push(meta_path.clone());
+        meta.apply(&meta_path, snapshot, false)?;
+    } else {
+        for extension in [".meta.json5", ".meta.json"] {
+            let candidate = dir.join(format!("{}{extension}", meta_base(file_name)));
+            snapshot.metadata.relevant_paths.push(candidate);
+        }
+    }
+    Ok(())
+}
+
+/// Applies `dir/init.meta.json5` (or `.json`) to a directory's snapshot.
+pub fn apply_init(
+    vfs: &Vfs,
+    dir: &Path,
+    siblings: &HashSet<String>,
+    snapshot: &mut InstanceSnapshot,
+    allow_class_name: bool,
+) -> Result<(), SnapshotError> {
+    if let Some(meta_path) = find_meta(vfs, dir, "init", Some(siblings))? {
+        let meta = read(vfs, &meta_path)?;
+        snapshot.metadata.relevant_paths.push(meta_path.clone());
+        meta.apply(&meta_path, snapshot, allow_class_name)?;
+    } else {
+        snapshot.metadata.relevant_paths.push(dir.join("init.meta.json5"));
+        snapshot.metadata.relevant_paths.push(dir.join("init.meta.json"));
+    }
+    Ok(())
+}
+
+/// Reads and parses a meta file.
+pub fn read(vfs: &Vfs, path: &Path) -> Result<MetaFile, SnapshotError> {
+    let text = vfs.read_to_string(path).map_err(|e| SnapshotError::io(path, e))?;
+    parse(&text, path)
+}
+
+/// Parses meta file text.
+pub fn parse(text: &str, path: &Path) -> Result<MetaFile, SnapshotError> {
+    if text.trim().is_empty() {
+        return Ok(MetaFile::default());
+    }
+    let value = json_value::parse(text).map_err(|e| {
+        let at = e.line.map(|l| format!("line {l}: ")).unwrap_or_default();
+        SnapshotError::new(path, format!("{at}{}", e.message))
+    })?;
+    let map = value
+        .as_object()
+        .ok_or_else(|| SnapshotError::new(path, "a meta file must hold an object"))?;
+    let mut meta = MetaFile::default();
+    let string = |key: &str, v: &Value| {
+        v.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| SnapshotError::new(path, format!("`{key}` must be a string, got {}", v.kind())))
+    };
+    let object = |key: &str, v: &Value| {
+        v.as_object()
+            .cloned()
+            .ok_or_else(|| SnapshotError::new(path, format!("`{key}` must be an object, got {}", v.kind())))
+    };
+    for (key, v) in map {
+        match key.as_str() {
+            "$schema" => meta.schema = Some(string(key, v)?),
+            "className" => meta.class_name = Some(string(key, v)?),
+            "properties" => meta.properties = object(key, v)?,
+            "attributes" => meta.attributes = object(key, v)?,
+            "ignoreUnknownInstances" => {
+                meta.ignore_unknown_instances = Some(v.as_bool().ok_or_else(|| {
+                    SnapshotError::new(path, "`ignoreUnknownInstances` must be true or false")
+                })?)
+            }
+            "id" => meta.id = Some(string(key, v)?),
+            "name" => meta.name = Some(string(key, v)?),
+            other => log::warn!("{}: unknown key `{other}` is ignored", path.display()),
+        }
+    }
+    Ok(meta)
+}
+
+impl MetaFile {
+    /// Applies this meta file to a snapshot (fs-format.md §2.6 order). `className` is only
+    /// legal on a directory that would otherwise be a Folder.
+    pub fn apply(
+        &self,
+        path: &Path,
+        snapshot: &mut InstanceSnapshot,
+        allow_class_name: bool,
+    ) -> Result<(), SnapshotError> {
+        if let Some(ignore) = self.ignore_unknown_instances {
+            snapshot.metadata.ignore_unknown_instances = ignore;
+        }
+        if let Some(class) = &self.class_name {
+            if !allow_class_name {
+                if allow_class_name_ignored(path) {
+                    log::warn!("{}: `className` is only used in init.meta files", path.display());
+                } else {
+                    return Err(SnapshotError::new(
+                        path,
+                        format!("`className` cannot change a {} (only a plain directory, which would be a Folder, can get a class)", snapshot.class_name),
+                    ));
+                }
+            } else {
+                snapshot.class_name = class.clone();
+            }
+        }
+        apply_properties(path, snapshot, &self.properties, &self.attributes)?;
+        if let Some(id) = &self.id {
+            if snapshot.metadata.legacy_id.is_some() {
+                return Err(SnapshotError::new(path, "the instance already has an id"));
+            }
+            snapshot.metadata.legacy_id = Some(id.clone());
+        }
+        if let Some(name) = &self.name {
+            snapshot.name = name.clone();
+        }
+        Ok(())
+    }
+}
+
+/// Adjacent meta files ignore `className` (only init meta files may set it).
+fn allow_class_name_ignored(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    !name.starts_with("init.meta.")
+}
+
+/// Decodes `properties` against the snapshot's class and `attributes` without one; a
+/// non-empty `attributes` replaces any `Attributes` the properties set.
+pub fn apply_properties(
+    path: &Path,
+    snapshot: &mut InstanceSnapshot,
+    props: &BTreeMap<String, Value>,
+    attributes: &BTreeMap<String, Value>,
+) -> Result<(), SnapshotError> {
+    for (name, value) in props {
+        let variant = properties::decode_property(&snapshot.class_name, name, value)
+            .map_err(|e| SnapshotError::new(path, e))?;
+        snapshot.properties.insert(name.as_str().into(), variant);
+    }
+    if !attributes.is_empty() {
+        let decoded = properties::decode_attributes(attributes).map_err(|e| SnapshotError::new(path, e))?;
+        snapshot
+            .properties
+            .insert("Attributes".into(), Variant::Attributes(decoded));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_base_strips_script_suffixes() {
+        assert_eq!(meta_base("Foo.server.luau"), "Foo");
+        assert_eq!(meta_base("Foo~2.luau"), "Foo~2");
+        assert_eq!(meta_base("Foo.txt"), "Foo");
+        assert_eq!(meta_base("Foo.data.json5"), "Foo.data");
+        assert_eq!(meta_base("Foo.local.luau"), "Foo");
+    }
+}

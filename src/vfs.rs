@@ -1,0 +1,215 @@
+//! File reading for the formats: the real file system, or an in-memory tree for tests.
+//!
+//! Everything that reads project files goes through [`Vfs`] so unit tests can build a
+//! project in memory and serve can later layer caching and watching on the same calls.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+/// What a path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Directory,
+}
+
+/// One entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub path: PathBuf,
+    pub name: String,
+    pub kind: EntryKind,
+}
+
+/// A file-system backend: the real disk or an in-memory tree.
+#[derive(Clone, Default)]
+pub struct Vfs {
+    memory: Option<Arc<RwLock<BTreeMap<PathBuf, MemoryEntry>>>>,
+}
+
+#[derive(Clone)]
+enum MemoryEntry {
+    File(Arc<Vec<u8>>),
+    Directory,
+}
+
+impl Vfs {
+    /// A VFS over the real file system.
+    pub fn new_default() -> Self {
+        Vfs { memory: None }
+    }
+
+    /// An empty in-memory VFS (for tests).
+    pub fn new_memory() -> Self {
+        Vfs {
+            memory: Some(Arc::new(RwLock::new(BTreeMap::new()))),
+        }
+    }
+
+    /// Writes a file into the in-memory VFS, creating parent directories.
+    pub fn insert_file(&self, path: impl AsRef<Path>, contents: impl Into<Vec<u8>>) {
+        let memory = self.memory.as_ref().expect("insert_file needs a memory VFS");
+        let mut map = memory.write().unwrap_or_else(|e| e.into_inner());
+        let path = path.as_ref();
+        for ancestor in path.ancestors().skip(1) {
+            if ancestor.as_os_str().is_empty() {
+                break;
+            }
+            map.entry(ancestor.to_path_buf())
+                .or_insert(MemoryEntry::Directory);
+        }
+        map.insert(
+            path.to_path_buf(),
+            MemoryEntry::File(Arc::new(contents.into())),
+        );
+    }
+
+    /// Creates an (empty) directory in the in-memory VFS.
+    pub fn insert_dir(&self, path: impl AsRef<Path>) {
+        let memory = self.memory.as_ref().expect("insert_dir needs a memory VFS");
+        let mut map = memory.write().unwrap_or_else(|e| e.into_inner());
+        for ancestor in path.as_ref().ancestors() {
+            if ancestor.as_os_str().is_empty() {
+                break;
+            }
+            map.entry(ancestor.to_path_buf())
+                .or_insert(MemoryEntry::Directory);
+        }
+    }
+
+    /// Reads a whole file.
+    pub fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        match &self.memory {
+            None => std::fs::read(path),
+            Some(memory) => {
+                let map = memory.read().unwrap_or_else(|e| e.into_inner());
+                match map.get(path) {
+                    Some(MemoryEntry::File(data)) => Ok(data.as_ref().clone()),
+                    Some(MemoryEntry::Directory) => Err(io::Error::other("is a directory")),
+                    None => Err(not_found(path)),
+                }
+            }
+        }
+    }
+
+    /// Reads a whole file as UTF-8, with an error that says which file is not UTF-8.
+    pub fn read_to_string(&self, path: &Path) -> io::Result<String> {
+        let bytes = self.read(path)?;
+        String::from_utf8(bytes).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} is not valid UTF-8", path.display()),
+            )
+        })
+    }
+
+    /// What `path` is, or `None` when it does not exist.
+    pub fn kind(&self, path: &Path) -> io::Result<Option<EntryKind>> {
+        match &self.memory {
+            None => match std::fs::metadata(path) {
+                Ok(meta) if meta.is_dir() => Ok(Some(EntryKind::Directory)),
+                Ok(_) => Ok(Some(EntryKind::File)),
+                Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(err) => Err(err),
+            },
+            Some(memory) => {
+                let map = memory.read().unwrap_or_else(|e| e.into_inner());
+                Ok(map.get(path).map(|entry| match entry {
+                    MemoryEntry::File(_) => EntryKind::File,
+                    MemoryEntry::Directory => EntryKind::Directory,
+                }))
+            }
+        }
+    }
+
+    /// Lists a directory, sorted by file name in byte order (the build's child order).
+    pub fn read_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>> {
+        let mut entries = match &self.memory {
+            None => {
+                let mut entries = Vec::new();
+                for entry in std::fs::read_dir(path)? {
+                    let entry = entry?;
+                    let Ok(name) = entry.file_name().into_string() else {
+                        log::warn!(
+                            "skipping {}: its name is not valid UTF-8",
+                            entry.path().display()
+                        );
+                        continue;
+                    };
+                    let mut file_type = entry.file_type()?;
+                    if file_type.is_symlink() {
+                        file_type = std::fs::metadata(entry.path())?.file_type();
+                    }
+                    let kind = if file_type.is_dir() {
+                        EntryKind::Directory
+                    } else {
+                        EntryKind::File
+                    };
+                    entries.push(DirEntry {
+                        path: entry.path(),
+                        name,
+                        kind,
+                    });
+                }
+                entries
+            }
+            Some(memory) => {
+                let map = memory.read().unwrap_or_else(|e| e.into_inner());
+                if !matches!(map.get(path), Some(MemoryEntry::Directory)) {
+                    return Err(not_found(path));
+                }
+                map.iter()
+                    .filter(|(p, _)| p.parent() == Some(path))
+                    .map(|(p, entry)| DirEntry {
+                        path: p.clone(),
+                        name: p
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                        kind: match entry {
+                            MemoryEntry::File(_) => EntryKind::File,
+                            MemoryEntry::Directory => EntryKind::Directory,
+                        },
+                    })
+                    .collect()
+            }
+        };
+        entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+        Ok(entries)
+    }
+}
+
+fn not_found(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{} does not exist", path.display()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_backend_lists_sorted() {
+        let vfs = Vfs::new_memory();
+        vfs.insert_file("/p/b.luau", "b");
+        vfs.insert_file("/p/A.luau", "a");
+        vfs.insert_dir("/p/dir");
+        let names: Vec<_> = vfs
+            .read_dir(Path::new("/p"))
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, ["A.luau", "b.luau", "dir"]);
+        assert_eq!(vfs.read_to_string(Path::new("/p/b.luau")).unwrap(), "b");
+        assert_eq!(
+            vfs.kind(Path::new("/p/dir")).unwrap(),
+            Some(EntryKind::Directory)
+        );
+        assert_eq!(vfs.kind(Path::new("/p/none")).unwrap(), None);
+    }
+}
