@@ -1,1 +1,0 @@
-//! Variant <-> JSON5 value codec (being written).
