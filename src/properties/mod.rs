@@ -1,0 +1,255 @@
+//! Variant <-> JSON5 value codec for property and attribute values in project, meta and
+//! model files (fs-format.md §3).
+//!
+//! Two forms exist. The explicit form `{ Type: value }` works for every Variant type and
+//! needs no context. The shorthand form (`Size: [4, 1, 2]`) takes its type from the
+//! reflection database. Encoding prefers the shorthand but only when it provably decodes
+//! back to the identical value; floats are never rounded (DESIGN.md decision 1), so
+//! `decode(encode(v)) == v` bit for bit.
+
+mod explicit;
+mod fields;
+mod shorthand;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use rbx_reflection::{DataType, EnumDescriptor, PropertyDescriptor, ReflectionDatabase};
+use rbx_types::{Attributes, Variant, VariantType};
+
+use crate::json_value::Value;
+use crate::json_writer::to_canonical_string;
+use fields::Fail;
+use types::{explicit_parts, shorthand_shape, type_name};
+
+/// Why a property or attribute value could not be decoded. Every message names the
+/// property (`Property Part.Size`) or attribute (`Attribute Health`) it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum PropertyError {
+    /// A shorthand value for a property the reflection database does not know.
+    #[error(
+        "Unknown property {class}.{property}: its type cannot be inferred, so write the value \
+         in explicit form, e.g. {{ Vector3: [1, 2, 3] }}"
+    )]
+    UnknownProperty { class: String, property: String },
+    /// The value does not have the shape its type needs.
+    #[error("{subject} expects {expected}, got {found}")]
+    WrongShape {
+        subject: String,
+        expected: String,
+        found: String,
+    },
+    /// The shape is right but the value is not allowed.
+    #[error("{subject}: {message}")]
+    InvalidValue { subject: String, message: String },
+    /// A string given for a Ref property; Refs are written as `Rojo_Ref_*` attributes.
+    #[error(
+        "{subject} is a Ref, which cannot be given as a string; add an attribute \
+         Rojo_Ref_{property} holding the path of the target instance instead"
+    )]
+    RefShorthand { subject: String, property: String },
+    /// The property's type has no shorthand form.
+    #[error(
+        "{subject} has type {ty}, which has no shorthand form; write it explicitly as \
+         {{ {ty}: ... }}"
+    )]
+    NoShorthand { subject: String, ty: String },
+}
+
+/// The reflection database: a local override when one is installed, else the bundled one.
+fn database() -> &'static ReflectionDatabase<'static> {
+    rbx_reflection_database::get().unwrap_or_else(|_| rbx_reflection_database::get_bundled())
+}
+
+/// The descriptor of `class.property`, walking superclasses.
+fn find_property(class: &str, property: &str) -> Option<&'static PropertyDescriptor<'static>> {
+    let db = database();
+    let mut current = db.classes.get(class)?;
+    loop {
+        if let Some(descriptor) = current.properties.get(property) {
+            return Some(descriptor);
+        }
+        current = db.classes.get(current.superclass?)?;
+    }
+}
+
+fn enum_descriptor(
+    descriptor: &PropertyDescriptor<'static>,
+) -> Option<&'static EnumDescriptor<'static>> {
+    match &descriptor.data_type {
+        DataType::Enum(name) => database().enums.get(name),
+        _ => None,
+    }
+}
+
+/// Type the reflection database gives `class.property`, walking superclasses.
+///
+/// The type is the one stored under that exact name: aliases and serialized names
+/// (`size`, `Color3uint8`) have their own descriptors, so no redirection is needed; a
+/// property that migrates to another keeps its own old type here.
+pub fn property_type(class: &str, property: &str) -> Option<VariantType> {
+    find_property(class, property).map(|descriptor| descriptor.data_type.ty())
+}
+
+/// Decode a value written for property `property` of class `class` (explicit
+/// `{Type: value}` form, or a shorthand resolved through the reflection database;
+/// fs-format.md §3.1).
+pub fn decode_property(
+    class: &str,
+    property: &str,
+    value: &Value,
+) -> Result<Variant, PropertyError> {
+    let subject = || format!("Property {class}.{property}");
+    if let Some((ty, inner)) = explicit_parts(value) {
+        return explicit::decode_explicit(ty, inner)
+            .map_err(|fail| to_error(subject(), fail, String::new()));
+    }
+    let Some(descriptor) = find_property(class, property) else {
+        return Err(PropertyError::UnknownProperty {
+            class: class.to_string(),
+            property: property.to_string(),
+        });
+    };
+    decode_shorthand(descriptor, value, subject)
+}
+
+fn decode_shorthand(
+    descriptor: &'static PropertyDescriptor<'static>,
+    value: &Value,
+    subject: impl Fn() -> String,
+) -> Result<Variant, PropertyError> {
+    let ty = descriptor.data_type.ty();
+    if ty == VariantType::Ref {
+        return Err(PropertyError::RefShorthand {
+            subject: subject(),
+            property: descriptor.name.to_string(),
+        });
+    }
+    let enum_descriptor = enum_descriptor(descriptor);
+    match shorthand::decode(ty, enum_descriptor, value) {
+        Some(result) => result.map_err(|fail| {
+            let expected = shorthand_shape(ty, enum_descriptor.map(|e| e.name));
+            to_error(subject(), fail, expected)
+        }),
+        None => Err(PropertyError::NoShorthand {
+            subject: subject(),
+            ty: type_name(ty).to_string(),
+        }),
+    }
+}
+
+/// Decode an attribute value (no class context, §3.3: explicit form, or string ->
+/// String, number -> Float64, bool -> Bool).
+pub fn decode_attribute(name: &str, value: &Value) -> Result<Variant, PropertyError> {
+    explicit::decode_attribute_value(value)
+        .map_err(|fail| to_error(format!("Attribute {name}"), fail, String::new()))
+}
+
+/// Decode a whole attributes object into `rbx_types::Attributes`.
+pub fn decode_attributes(map: &BTreeMap<String, Value>) -> Result<Attributes, PropertyError> {
+    let mut attributes = Attributes::new();
+    for (name, value) in map {
+        attributes.insert(name.clone(), decode_attribute(name, value)?);
+    }
+    Ok(attributes)
+}
+
+/// Encode a property value for a meta/model/project file: shorthand when the reflection
+/// database knows `class.property` with the same type AND the shorthand decodes back to
+/// exactly the same Variant; otherwise the explicit form. Never loses information.
+pub fn encode_property(class: &str, property: &str, value: &Variant) -> Value {
+    if let Some(shorthand) = shorthand_for(class, property, value) {
+        return shorthand;
+    }
+    encode_explicit(value)
+}
+
+fn shorthand_for(class: &str, property: &str, value: &Variant) -> Option<Value> {
+    let descriptor = find_property(class, property)?;
+    if descriptor.data_type.ty() != value.ty() {
+        return None;
+    }
+    let candidate = shorthand::encode(value, enum_descriptor(descriptor))?;
+    // Decoding through the full path also catches a shorthand that would be mistaken
+    // for an explicit form (e.g. an Attributes object whose only key is "Bool").
+    let back = match explicit_parts(&candidate) {
+        Some(_) => return None,
+        None => decode_shorthand(descriptor, &candidate, String::new).ok()?,
+    };
+    identical(&back, value).then_some(candidate)
+}
+
+/// Encode an attribute value: String, Float64, Bool bare; everything else explicit (a
+/// BinaryString is always explicit so it reads back as a BinaryString).
+pub fn encode_attribute(value: &Variant) -> Value {
+    match value {
+        Variant::String(s) => Value::from(s.as_str()),
+        Variant::Float64(x) => Value::Float(*x),
+        Variant::Bool(b) => Value::Bool(*b),
+        other => encode_explicit(other),
+    }
+}
+
+/// Explicit form, used when no shorthand is wanted.
+pub fn encode_explicit(value: &Variant) -> Value {
+    explicit::encode_explicit(value)
+}
+
+/// Equality that also tells `-0` from `0` and treats NaN as equal to NaN: the canonical
+/// text of the explicit form is injective on bits for every float.
+fn identical(a: &Variant, b: &Variant) -> bool {
+    if a.ty() != b.ty() {
+        return false;
+    }
+    let text = |v: &Variant| to_canonical_string(&encode_explicit(v));
+    if a == b {
+        // `==` cannot see the sign of zero; only float-bearing values need the text check.
+        return !has_floats(a) || text(a) == text(b);
+    }
+    text(a) == text(b)
+}
+
+fn has_floats(value: &Variant) -> bool {
+    !matches!(
+        value,
+        Variant::Bool(_)
+            | Variant::String(_)
+            | Variant::ContentId(_)
+            | Variant::Content(_)
+            | Variant::Enum(_)
+            | Variant::Int32(_)
+            | Variant::Int64(_)
+            | Variant::Tags(_)
+            | Variant::MaterialColors(_)
+            | Variant::Font(_)
+    )
+}
+
+fn to_error(subject: String, fail: Fail, fallback_expected: String) -> PropertyError {
+    match fail {
+        Fail::Shape {
+            expected,
+            found,
+            path,
+        } => PropertyError::WrongShape {
+            subject,
+            expected: expected.unwrap_or(fallback_expected),
+            found: if path.is_empty() {
+                found
+            } else {
+                format!("{found} at {path}")
+            },
+        },
+        Fail::Invalid { message, path } => PropertyError::InvalidValue {
+            subject,
+            message: if path.is_empty() {
+                message
+            } else {
+                format!("{path}: {message}")
+            },
+        },
+    }
+}
