@@ -374,6 +374,19 @@ mod tests {
     }
 
     #[test]
+    fn f32_double_rounding_case_gets_more_digits() {
+        // The only positive f32 (found by exhaustive search) whose shortest digits,
+        // read as f64 and narrowed, land on its neighbour.
+        let x = f32::from_bits(0x15ae_43fd);
+        assert_eq!(format!("{x:e}"), "7.038531e-26");
+        assert!(!reads_back_as_f32("7.038531e-26", x));
+        let text = format_f32(x);
+        assert_ne!(text, "7.038531e-26");
+        check_f32(x);
+        check_f32(-x);
+    }
+
+    #[test]
     fn f64_edge_and_random_values_round_trip() {
         let edges = [
             0.0,

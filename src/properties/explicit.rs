@@ -8,13 +8,13 @@ use base64::Engine as _;
 use rbx_types::{
     Attributes, Axes, BinaryString, BrickColor, CFrame, Color3uint8, ColorSequence,
     ColorSequenceKeypoint, Content, ContentId, ContentType, CustomPhysicalProperties, Enum,
-    EnumItem, Faces, Font, FontStyle, FontWeight, MaterialColors, Matrix3, NetAssetRef,
-    NumberRange, NumberSequence, NumberSequenceKeypoint, PhysicalProperties, Ray, Rect, Ref,
-    Region3, Region3int16, SecurityCapabilities, SharedString, Tags, TerrainMaterials, UDim, UDim2,
-    UniqueId, Variant, VariantType, Vector2int16, Vector3int16,
+    EnumItem, Faces, Matrix3, NetAssetRef, NumberRange, NumberSequence, NumberSequenceKeypoint,
+    PhysicalProperties, Ray, Rect, Ref, Region3, Region3int16, SecurityCapabilities, SharedString,
+    Tags, UDim, UDim2, UniqueId, Variant, VariantType, Vector2int16, Vector3int16,
 };
 
 use super::fields::*;
+use super::font_materials::{font, font_value, material_colors, material_colors_value};
 use super::types::{explicit_parts, explicit_shape, type_name};
 use crate::json_value::Value;
 
@@ -338,7 +338,7 @@ fn unsigned_value(x: u64) -> Value {
     }
 }
 
-fn color3uint8_value(c: Color3uint8) -> Value {
+pub(super) fn color3uint8_value(c: Color3uint8) -> Value {
     ints([i64::from(c.r), i64::from(c.g), i64::from(c.b)])
 }
 
@@ -464,139 +464,6 @@ fn hex32(value: &Value) -> Decoded<&str> {
             "\"{s}\" is not a string of 32 hex digits"
         )))
     }
-}
-
-/// `cachedFaceId` is written as `null` when absent so every Font has the same keys.
-pub(super) fn font_value(font: &Font) -> Value {
-    Value::object([
-        (
-            "cachedFaceId",
-            match &font.cached_face_id {
-                Some(id) => Value::from(id.as_str()),
-                None => Value::Null,
-            },
-        ),
-        ("family", Value::from(font.family.as_str())),
-        ("style", font_style_value(font.style)),
-        ("weight", font_weight_value(font.weight)),
-    ])
-}
-
-const FONT_WEIGHTS: &[(&str, FontWeight)] = &[
-    ("Thin", FontWeight::Thin),
-    ("ExtraLight", FontWeight::ExtraLight),
-    ("Light", FontWeight::Light),
-    ("Regular", FontWeight::Regular),
-    ("Medium", FontWeight::Medium),
-    ("SemiBold", FontWeight::SemiBold),
-    ("Bold", FontWeight::Bold),
-    ("ExtraBold", FontWeight::ExtraBold),
-    ("Heavy", FontWeight::Heavy),
-];
-
-const FONT_STYLES: &[(&str, FontStyle)] =
-    &[("Normal", FontStyle::Normal), ("Italic", FontStyle::Italic)];
-
-/// Weight and style are names; a value newer than this table is kept as its number.
-fn font_weight_value(weight: FontWeight) -> Value {
-    match FONT_WEIGHTS.iter().find(|(_, w)| *w == weight) {
-        Some((name, _)) => Value::from(*name),
-        None => Value::Int(i64::from(weight.as_u16())),
-    }
-}
-
-fn font_style_value(style: FontStyle) -> Value {
-    match FONT_STYLES.iter().find(|(_, s)| *s == style) {
-        Some((name, _)) => Value::from(*name),
-        None => Value::Int(i64::from(style.as_u8())),
-    }
-}
-
-pub(super) fn font(value: &Value) -> Decoded<Font> {
-    let map = object(value)?;
-    only_keys(map, &["cachedFaceId", "family", "style", "weight"])?;
-    let weight = field_with(map, "weight", |v| match v {
-        Value::String(name) => FONT_WEIGHTS
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, w)| *w)
-            .ok_or_else(|| Fail::invalid(format!("\"{name}\" is not a FontWeight"))),
-        _ => FontWeight::from_u16(integer_as(v, "a FontWeight")?)
-            .ok_or_else(|| Fail::invalid("not a FontWeight value")),
-    })?;
-    let style = field_with(map, "style", |v| match v {
-        Value::String(name) => FONT_STYLES
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, s)| *s)
-            .ok_or_else(|| Fail::invalid(format!("\"{name}\" is not a FontStyle"))),
-        _ => FontStyle::from_u8(integer_as(v, "a FontStyle")?)
-            .ok_or_else(|| Fail::invalid("not a FontStyle value")),
-    })?;
-    let cached_face_id = match map.get("cachedFaceId") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(string(v).map_err(|f| f.at_key("cachedFaceId"))?.to_string()),
-    };
-    Ok(Font {
-        family: field_with(map, "family", string)?.to_string(),
-        weight,
-        style,
-        cached_face_id,
-    })
-}
-
-/// The 21 terrain materials in the order Roblox stores them.
-pub(super) const MATERIALS: &[(&str, TerrainMaterials)] = &[
-    ("Grass", TerrainMaterials::Grass),
-    ("Slate", TerrainMaterials::Slate),
-    ("Concrete", TerrainMaterials::Concrete),
-    ("Brick", TerrainMaterials::Brick),
-    ("Sand", TerrainMaterials::Sand),
-    ("WoodPlanks", TerrainMaterials::WoodPlanks),
-    ("Rock", TerrainMaterials::Rock),
-    ("Glacier", TerrainMaterials::Glacier),
-    ("Snow", TerrainMaterials::Snow),
-    ("Sandstone", TerrainMaterials::Sandstone),
-    ("Mud", TerrainMaterials::Mud),
-    ("Basalt", TerrainMaterials::Basalt),
-    ("Ground", TerrainMaterials::Ground),
-    ("CrackedLava", TerrainMaterials::CrackedLava),
-    ("Asphalt", TerrainMaterials::Asphalt),
-    ("Cobblestone", TerrainMaterials::Cobblestone),
-    ("Ice", TerrainMaterials::Ice),
-    ("LeafyGrass", TerrainMaterials::LeafyGrass),
-    ("Salt", TerrainMaterials::Salt),
-    ("Limestone", TerrainMaterials::Limestone),
-    ("Pavement", TerrainMaterials::Pavement),
-];
-
-/// Every material is written, so the value reads back complete.
-pub(super) fn material_colors_value(colors: &MaterialColors) -> Value {
-    Value::object(
-        MATERIALS
-            .iter()
-            .map(|(name, material)| (*name, color3uint8_value(colors.get_color(*material)))),
-    )
-}
-
-/// Materials that are not given get their default colour, so the result always holds all
-/// 21 materials, the same as a MaterialColors read from a place file.
-pub(super) fn material_colors(value: &Value) -> Decoded<MaterialColors> {
-    let map = object(value)?;
-    if let Some(key) = map.keys().find(|k| !MATERIALS.iter().any(|(n, _)| n == k)) {
-        return Err(Fail::invalid(format!(
-            "\"{key}\" is not a terrain material"
-        )));
-    }
-    let mut colors = MaterialColors::new();
-    for (name, material) in MATERIALS {
-        let color = match map.get(*name) {
-            Some(v) => color3uint8(v).map_err(|f| f.at_key(name))?,
-            None => material.default_color(),
-        };
-        colors.set_color(*material, color);
-    }
-    Ok(colors)
 }
 
 /// `"None"`, `{ Uri: "..." }` or `{ Object: "<32 hex>" }`; any other plain string is

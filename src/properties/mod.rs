@@ -9,6 +9,7 @@
 
 mod explicit;
 mod fields;
+mod font_materials;
 mod shorthand;
 mod types;
 

@@ -4,10 +4,9 @@
 use rbx_reflection::EnumDescriptor;
 use rbx_types::{CFrame, Content, ContentId, Enum, Matrix3, Variant, VariantType, Vector3};
 
-use super::explicit::{
-    attributes, font, font_value, material_colors, material_colors_value, tags, tags_value,
-};
+use super::explicit::{attributes, tags, tags_value};
 use super::fields::*;
+use super::font_materials::{font, font_value, material_colors, material_colors_value};
 use crate::json_value::Value;
 
 /// Decodes a shorthand for a property of type `ty` (`enum_descriptor` set for enums).

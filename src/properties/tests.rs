@@ -52,7 +52,7 @@ fn cframe(i: usize) -> CFrame {
 
 fn full_material_colors() -> MaterialColors {
     let mut colors = MaterialColors::new();
-    for (index, (_, material)) in super::explicit::MATERIALS.iter().enumerate() {
+    for (index, (_, material)) in super::font_materials::MATERIALS.iter().enumerate() {
         let n = index as u8;
         colors.set_color(*material, Color3uint8::new(n, 255 - n, n.wrapping_mul(7)));
     }
@@ -191,7 +191,7 @@ fn samples() -> Vec<Variant> {
 
 fn material_colors_default() -> MaterialColors {
     let mut colors = MaterialColors::new();
-    for (_, material) in super::explicit::MATERIALS {
+    for (_, material) in super::font_materials::MATERIALS {
         colors.set_color(*material, material.default_color());
     }
     colors
