@@ -22,7 +22,6 @@ use rbx_reflection::{DataType, EnumDescriptor, PropertyDescriptor, ReflectionDat
 use rbx_types::{Attributes, Variant, VariantType};
 
 use crate::json_value::Value;
-use crate::json_writer::to_canonical_string;
 use fields::Fail;
 use types::{explicit_parts, shorthand_shape, type_name};
 
@@ -199,34 +198,31 @@ pub fn encode_explicit(value: &Variant) -> Value {
     explicit::encode_explicit(value)
 }
 
-/// Equality that also tells `-0` from `0` and treats NaN as equal to NaN: the canonical
-/// text of the explicit form is injective on bits for every float.
+/// Equality that also tells `-0` from `0` and treats NaN as equal to NaN, by comparing
+/// the explicit forms float by float.
 fn identical(a: &Variant, b: &Variant) -> bool {
-    if a.ty() != b.ty() {
-        return false;
-    }
-    let text = |v: &Variant| to_canonical_string(&encode_explicit(v));
-    if a == b {
-        // `==` cannot see the sign of zero; only float-bearing values need the text check.
-        return !has_floats(a) || text(a) == text(b);
-    }
-    text(a) == text(b)
+    a.ty() == b.ty() && same_bits(&encode_explicit(a), &encode_explicit(b))
 }
 
-fn has_floats(value: &Variant) -> bool {
-    !matches!(
-        value,
-        Variant::Bool(_)
-            | Variant::String(_)
-            | Variant::ContentId(_)
-            | Variant::Content(_)
-            | Variant::Enum(_)
-            | Variant::Int32(_)
-            | Variant::Int64(_)
-            | Variant::Tags(_)
-            | Variant::MaterialColors(_)
-            | Variant::Font(_)
-    )
+fn same_bits(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Float32(x), Value::Float32(y)) => {
+            x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+        }
+        (Value::Float(x), Value::Float(y)) => {
+            x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_bits(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((kx, vx), (ky, vy))| kx == ky && same_bits(vx, vy))
+        }
+        _ => a == b,
+    }
 }
 
 fn to_error(subject: String, fail: Fail, fallback_expected: String) -> PropertyError {

@@ -6,6 +6,7 @@ use rbx_types::*;
 use super::types::ALL_TYPES;
 use super::*;
 use crate::json_value::parse;
+use crate::json_writer::to_canonical_string;
 
 /// Exact equality: Debug prints every float in shortest round-trip form (with `-0.0` and
 /// `NaN`), so equal Debug text means equal bits up to NaN payload.
@@ -572,4 +573,18 @@ fn physical_properties_accept_missing_acoustic_absorption() {
     };
     assert_eq!(custom.acoustic_absorption(), 1.0);
     assert_eq!(custom.friction(), 0.5);
+}
+
+#[test]
+fn identical_sees_zero_sign_and_nan() {
+    assert!(!identical(&Variant::Float32(0.0), &Variant::Float32(-0.0)));
+    assert!(identical(
+        &Variant::Float32(f32::NAN),
+        &Variant::Float32(f32::NAN)
+    ));
+    let a = Variant::Vector3(Vector3::new(0.0, 1.0, f32::NAN));
+    let b = Variant::Vector3(Vector3::new(-0.0, 1.0, f32::NAN));
+    assert!(identical(&a, &a.clone()));
+    assert!(!identical(&a, &b));
+    assert!(!identical(&Variant::Float32(1.0), &Variant::Float64(1.0)));
 }
