@@ -29,7 +29,9 @@ else
 fi
 
 NM="$ROOT/node_modules"
-TMP="$(mktemp -d "$ROOT/plugin/.Packages.XXXXXX")"
+mkdir -p "$ROOT/plugin"
+# Staged inside node_modules (git-ignored, same filesystem) and moved into place at the end.
+TMP="$(mktemp -d "$NM/.atlas-packages.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 
 copy_tree() { # copy_tree SRC_DIR DEST_DIR: the .lua files and folders of SRC_DIR
