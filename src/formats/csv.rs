@@ -81,6 +81,43 @@ pub fn parse_csv(text: &str) -> Result<Vec<LocalizationEntry>, String> {
     Ok(entries)
 }
 
+
+/// Turns a LocalizationTable's `Contents` into CSV text, but only when reading that CSV
+/// back gives `Contents` byte for byte (otherwise the caller keeps `Contents` as a
+/// property in a model file, so nothing is lost). Header: Key, Source, Context, Example,
+/// then every locale in byte order; rows in their original order.
+pub fn write_contents(contents: &str) -> Option<String> {
+    let entries: Vec<LocalizationEntry> = serde_json::from_str(contents).ok()?;
+    let mut locales: Vec<&str> = entries
+        .iter()
+        .flat_map(|e| e.values.keys().map(String::as_str))
+        .collect();
+    locales.sort_unstable();
+    locales.dedup();
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let mut header = vec!["Key", "Source", "Context", "Example"];
+    header.extend(locales.iter().copied());
+    writer.write_record(&header).ok()?;
+    for entry in &entries {
+        let mut row: Vec<&str> = vec![
+            entry.key.as_deref().unwrap_or(""),
+            entry.source.as_deref().unwrap_or(""),
+            entry.context.as_deref().unwrap_or(""),
+            entry.example.as_deref().unwrap_or(""),
+        ];
+        for locale in &locales {
+            row.push(entry.values.get(*locale).map(String::as_str).unwrap_or(""));
+        }
+        writer.write_record(&row).ok()?;
+    }
+    let bytes = writer.into_inner().ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let back = serde_json::to_string(&parse_csv(&text).ok()?).ok()?;
+    (back == contents).then_some(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

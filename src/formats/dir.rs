@@ -75,3 +75,12 @@ pub fn snapshot_dir(ctx: &Context, vfs: &Vfs, path: &Path) -> SnapshotResult {
     meta::apply_init(vfs, path, &names, &mut snapshot, is_folder)?;
     Ok(Some(snapshot))
 }
+
+/// The empty marker file written into a directory that would otherwise be empty, so
+/// version control keeps it (the build reads no instance from it).
+pub const GITKEEP: &str = ".gitkeep";
+
+/// The `.gitkeep` of an empty directory.
+pub fn gitkeep(dir: &Path) -> super::FileWrite {
+    super::FileWrite::new(dir.join(GITKEEP), Vec::new())
+}

@@ -222,6 +222,64 @@ pub fn apply_properties(
     Ok(())
 }
 
+
+impl MetaFile {
+    /// Whether writing this meta file would change nothing (no file is needed).
+    pub fn is_empty(&self) -> bool {
+        self.schema.is_none()
+            && self.class_name.as_deref().is_none_or(|c| c == "Folder")
+            && self.properties.is_empty()
+            && self.attributes.is_empty()
+            && self.ignore_unknown_instances.is_none()
+            && self.id.is_none()
+            && self.name.is_none()
+    }
+
+    /// The canonical JSON5 value of this meta file (sorted keys, fs-format.md §3.5).
+    pub fn to_value(&self) -> Value {
+        let mut map = BTreeMap::new();
+        if let Some(schema) = &self.schema {
+            map.insert("$schema".to_string(), Value::from(schema.as_str()));
+        }
+        if let Some(class) = self.class_name.as_deref().filter(|c| *c != "Folder") {
+            map.insert("className".to_string(), Value::from(class));
+        }
+        if !self.properties.is_empty() {
+            map.insert("properties".to_string(), Value::Object(self.properties.clone()));
+        }
+        if !self.attributes.is_empty() {
+            map.insert("attributes".to_string(), Value::Object(self.attributes.clone()));
+        }
+        if let Some(ignore) = self.ignore_unknown_instances {
+            map.insert("ignoreUnknownInstances".to_string(), Value::Bool(ignore));
+        }
+        if let Some(id) = &self.id {
+            map.insert("id".to_string(), Value::from(id.as_str()));
+        }
+        if let Some(name) = &self.name {
+            map.insert("name".to_string(), Value::from(name.as_str()));
+        }
+        Value::Object(map)
+    }
+
+    /// The meta file at `path`, or `None` when it would be empty.
+    pub fn write(&self, path: impl Into<PathBuf>) -> Option<super::FileWrite> {
+        if self.is_empty() {
+            return None;
+        }
+        let text = crate::json_writer::to_canonical_string(&self.to_value());
+        Some(super::FileWrite::new(path, text))
+    }
+}
+
+/// Where the adjacent meta file of a file with base name `base` lives (`Foo.meta.json5`).
+pub fn adjacent_file_name(base: &str) -> String {
+    format!("{base}.meta.json5")
+}
+
+/// The meta file inside a directory (`init.meta.json5`).
+pub const INIT_META: &str = "init.meta.json5";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -300,6 +300,23 @@ pub fn snapshot_file(
     Ok(Some(snapshot))
 }
 
+
+/// One file a format wants written (the write direction, used by syncback).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileWrite {
+    pub path: PathBuf,
+    pub contents: Vec<u8>,
+}
+
+impl FileWrite {
+    pub fn new(path: impl Into<PathBuf>, contents: impl Into<Vec<u8>>) -> Self {
+        FileWrite {
+            path: path.into(),
+            contents: contents.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

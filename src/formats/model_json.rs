@@ -101,3 +101,43 @@ fn instance(
     }
     Ok(snapshot)
 }
+
+/// A model file's instance, ready to be written (the write direction).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ModelFile {
+    /// Written only when the file name cannot carry the real name (top level), or always
+    /// for children (whose name nothing else records).
+    pub name: Option<String>,
+    pub class_name: String,
+    pub properties: BTreeMap<String, Value>,
+    pub attributes: BTreeMap<String, Value>,
+    pub children: Vec<ModelFile>,
+}
+
+impl ModelFile {
+    /// The canonical JSON5 value (sorted keys).
+    pub fn to_value(&self) -> Value {
+        let mut map = BTreeMap::new();
+        map.insert("className".to_string(), Value::from(self.class_name.as_str()));
+        if let Some(name) = &self.name {
+            map.insert("name".to_string(), Value::from(name.as_str()));
+        }
+        if !self.properties.is_empty() {
+            map.insert("properties".to_string(), Value::Object(self.properties.clone()));
+        }
+        if !self.attributes.is_empty() {
+            map.insert("attributes".to_string(), Value::Object(self.attributes.clone()));
+        }
+        if !self.children.is_empty() {
+            let children = self.children.iter().map(ModelFile::to_value).collect();
+            map.insert("children".to_string(), Value::Array(children));
+        }
+        Value::Object(map)
+    }
+
+    /// The `.model.json5` file at `path`.
+    pub fn write(&self, path: impl Into<std::path::PathBuf>) -> super::FileWrite {
+        let text = crate::json_writer::to_canonical_string(&self.to_value());
+        super::FileWrite::new(path, text)
+    }
+}

@@ -106,3 +106,19 @@ pub fn instance(path: &Path, name: &str, kind: ScriptKind, source: String) -> In
     snapshot.metadata.kind = Some(FileKind::Script);
     snapshot
 }
+
+/// The file name syncback writes for a script of `kind` whose file base is `base`
+/// (`Foo` + Server -> `Foo.server.luau`).
+pub fn file_name(base: &str, kind: ScriptKind) -> String {
+    format!("{base}{}.luau", kind.suffix())
+}
+
+/// The init file that makes a directory a script of `kind` (`init.server.luau`).
+pub fn init_file_name(kind: ScriptKind) -> String {
+    format!("init{}.luau", kind.suffix())
+}
+
+/// A script file: `Source` byte for byte (the build does not normalise newlines either).
+pub fn write(path: impl Into<std::path::PathBuf>, source: &str) -> super::FileWrite {
+    super::FileWrite::new(path, source.as_bytes())
+}

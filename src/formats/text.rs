@@ -20,3 +20,8 @@ pub fn snapshot(vfs: &Vfs, path: &Path, name: &str) -> Result<InstanceSnapshot, 
     snapshot.metadata.kind = Some(FileKind::Text);
     Ok(snapshot)
 }
+
+/// A `.txt` file holding a StringValue's `Value` verbatim.
+pub fn write(path: impl Into<std::path::PathBuf>, value: &str) -> super::FileWrite {
+    super::FileWrite::new(path, value.as_bytes())
+}

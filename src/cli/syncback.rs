@@ -1,0 +1,113 @@
+//! `atlas syncback`: a place or model file becomes the project's files.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context as _};
+use clap::Args;
+
+use super::GlobalOptions;
+use crate::place_file::{self, PlaceFileKind};
+use crate::project;
+use crate::syncback::{self, SyncbackMode, SyncbackOptions};
+
+/// Write a place (.rbxl/.rbxlx) or model (.rbxm/.rbxmx) into the project's files.
+#[derive(Debug, Args)]
+pub struct SyncbackCommand {
+    /// The project file, or a folder holding default.project.json5.
+    #[arg(default_value = ".")]
+    pub project: PathBuf,
+    /// The place or model file to read.
+    #[arg(short, long, required_unless_present = "undo")]
+    pub input: Option<PathBuf>,
+    /// Keep the paths and file kinds of instances that already have files, and leave
+    /// unchanged subtrees alone (default: clean mode, everything written fresh).
+    #[arg(short = 'n', long)]
+    pub incremental: bool,
+    /// Print every file that would be written or removed.
+    #[arg(short, long)]
+    pub list: bool,
+    /// Compute everything but write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask before removing files (only asked when stdin is a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Restore the project as it was before the last syncback.
+    #[arg(long, conflicts_with_all = ["input", "incremental", "dry_run"])]
+    pub undo: bool,
+}
+
+fn shown(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+impl SyncbackCommand {
+    pub fn run(&self, _global: &GlobalOptions) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let project = project::load(&self.project)?;
+        let folder = project.folder().to_path_buf();
+        if self.undo {
+            let restored = syncback::undo(&folder)?;
+            eprintln!("Restored {} path(s) from the last syncback's backup", restored.len());
+            return Ok(());
+        }
+        let Some(input) = &self.input else {
+            bail!("give the place or model file to read with --input");
+        };
+        let kind = PlaceFileKind::from_path(input)?;
+        if !input.is_file() {
+            bail!("{}: the input file does not exist", input.display());
+        }
+        let interactive_err = std::io::stderr().is_terminal();
+        let dom = place_file::read(input)?;
+        let dom = if kind.is_place() {
+            dom
+        } else {
+            let name = input
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| project.name.clone());
+            syncback::model_root(dom, &name)
+        };
+        let options = SyncbackOptions {
+            mode: if self.incremental {
+                SyncbackMode::Incremental
+            } else {
+                SyncbackMode::Clean
+            },
+            dry_run: self.dry_run,
+            progress: interactive_err,
+        };
+        let plan = syncback::plan(&project, &dom, &options)?;
+        drop(dom);
+        let remove_count = plan.removals.len();
+        if remove_count > 0 && !self.yes && !self.dry_run && std::io::stdin().is_terminal() {
+            eprint!(
+                "Syncback will remove {remove_count} file(s) or folder(s) (a backup is kept; `atlas syncback --undo` restores). Continue? [y/N] "
+            );
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            std::io::stdin().lock().read_line(&mut answer).context("reading the answer")?;
+            if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+                bail!("cancelled; nothing was written");
+            }
+        }
+        let report = syncback::execute(&folder, plan, &options, started)?;
+        if self.list {
+            let mut out = std::io::stdout().lock();
+            for path in &report.written {
+                writeln!(out, "Writing {}", shown(path))?;
+            }
+            for path in &report.removed {
+                writeln!(out, "Removing {}", shown(path))?;
+            }
+        }
+        if let Some(backup) = &report.backup {
+            log::info!("backup of the previous files: {}", backup.display());
+        }
+        eprintln!("{}", report.summary());
+        Ok(())
+    }
+}

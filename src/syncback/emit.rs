@@ -1,0 +1,474 @@
+//! Phase two of planning: the contents of every file, in parallel. Each instance's files
+//! come from its format module (`formats::*`); this module decides what goes in them:
+//! filtered properties, attributes, `Rojo_Ref_*` paths and the real name of slugs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use rbx_dom_weak::types::{Attributes, Ref, Variant};
+use rbx_dom_weak::{Instance, InstanceBuilder, WeakDom};
+
+use super::filter;
+use super::layout::{Form, Init, Layout};
+use super::rules::CompiledRules;
+use crate::formats::{csv as csv_format, dir, meta, model_json, rbxm, script, text, FileWrite, ScriptKind};
+use crate::json_value::Value;
+use crate::properties;
+
+/// Attribute prefix of path references (resolved by `snapshot::resolve_references`).
+const REF_PATH_PREFIX: &str = "Rojo_Ref_";
+/// Attribute prefix of legacy id references.
+const REF_TARGET_PREFIX: &str = "Rojo_Target_";
+
+/// What a project node's instance puts into the project file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeData {
+    pub key_path: Vec<String>,
+    pub class_name: String,
+    pub properties: BTreeMap<String, (Value, Variant)>,
+    pub attributes: BTreeMap<String, Value>,
+    /// The node's `$path` file carries everything: `$properties`/`$attributes` are cleared.
+    pub cleared: bool,
+}
+
+/// Everything phase two produces.
+#[derive(Default)]
+pub struct Emitted {
+    pub files: Vec<FileWrite>,
+    /// Directories that must exist (including empty `$path` directories).
+    pub dirs: Vec<PathBuf>,
+    pub nodes: Vec<NodeData>,
+    pub warnings: Vec<String>,
+}
+
+struct Emitter<'a> {
+    dom: &'a WeakDom,
+    layout: &'a Layout,
+    rules: &'a CompiledRules,
+}
+
+/// Produces the files of every placed instance.
+pub fn emit(dom: &WeakDom, layout: &Layout, rules: &CompiledRules) -> Emitted {
+    let emitter = Emitter { dom, layout, rules };
+    let parts: Vec<Emitted> = layout
+        .order
+        .par_iter()
+        .with_min_len(64)
+        .map(|referent| {
+            let mut out = Emitted::default();
+            emitter.instance(*referent, &mut out);
+            out
+        })
+        .collect();
+    let mut all = Emitted::default();
+    for part in parts {
+        all.files.extend(part.files);
+        all.dirs.extend(part.dirs);
+        all.nodes.extend(part.nodes);
+        all.warnings.extend(part.warnings);
+    }
+    for empty in &layout.empty_dirs {
+        all.dirs.push(empty.clone());
+        all.files.push(dir::gitkeep(empty));
+    }
+    all
+}
+
+/// Properties a file kind carries itself (so they are not repeated in meta files).
+fn carried(form: &Form, class: &str, instance: &Instance) -> Vec<&'static str> {
+    let script = |kind: ScriptKind| {
+        let mut out = vec!["Source"];
+        if class == "Script" {
+            let matches = match instance.properties.get(&"RunContext".into()) {
+                Some(Variant::Enum(e)) => Some(e.to_u32()) == kind.run_context(),
+                None => true,
+                _ => false,
+            };
+            if matches {
+                out.push("RunContext");
+            }
+        }
+        out
+    };
+    match form {
+        Form::Script { kind, .. } | Form::Dir { init: Init::Script(kind), .. } => script(*kind),
+        Form::Text { .. } => vec!["Value"],
+        Form::Csv { .. } | Form::Dir { init: Init::Csv, .. } => vec!["Contents"],
+        Form::Node { dir: Some((_, Init::Script(kind))), .. } => script(*kind),
+        Form::Node { dir: Some((_, Init::Csv)), .. } => vec!["Contents"],
+        Form::Node { file: Some(file), .. } => carried(file, class, instance),
+        _ => Vec::new(),
+    }
+}
+
+fn adjacent_meta_path(path: &Path) -> PathBuf {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    path.with_file_name(meta::adjacent_file_name(meta::meta_base(name)))
+}
+
+fn source_of(instance: &Instance, property: &str) -> String {
+    match instance.properties.get(&property.into()) {
+        Some(Variant::String(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+impl Emitter<'_> {
+    fn warn(&self, out: &mut Emitted, message: String) {
+        log::warn!("{message}");
+        out.warnings.push(message);
+    }
+
+    /// Encoded properties of an instance, minus the ones its file carries.
+    fn properties(&self, instance: &Instance, skip: &[&str]) -> BTreeMap<String, (Value, Variant)> {
+        let class = instance.class.as_str();
+        filter::kept_properties(self.rules, instance)
+            .into_iter()
+            .filter(|(name, _)| !skip.contains(name))
+            .map(|(name, value)| {
+                (
+                    name.to_string(),
+                    (properties::encode_property(class, name, value), value.clone()),
+                )
+            })
+            .collect()
+    }
+
+    /// The instance's attributes plus `Rojo_Ref_*` paths for its Ref properties.
+    fn attributes(&self, referent: Ref, instance: &Instance, out: &mut Emitted) -> BTreeMap<String, Value> {
+        let refs = self.ref_attributes(referent, instance, out);
+        let mut map = BTreeMap::new();
+        if let Some(Variant::Attributes(attributes)) = instance.properties.get(&"Attributes".into()) {
+            for (name, value) in attributes.iter() {
+                let transport = name.starts_with(REF_PATH_PREFIX) || name.starts_with(REF_TARGET_PREFIX);
+                if transport && refs.is_some() {
+                    continue;
+                }
+                map.insert(name.clone(), properties::encode_attribute(value));
+            }
+        }
+        for (name, path) in refs.unwrap_or_default() {
+            map.insert(name, Value::String(path));
+        }
+        map
+    }
+
+    /// `Rojo_Ref_<Prop>` attributes, or `None` when the instance has no references.
+    fn ref_attributes(&self, referent: Ref, instance: &Instance, out: &mut Emitted) -> Option<Vec<(String, String)>> {
+        if self.rules.ignore_referents {
+            return None;
+        }
+        let mut refs: Vec<(&str, Ref)> = instance
+            .properties
+            .iter()
+            .filter_map(|(name, value)| match value {
+                Variant::Ref(target) if target.is_some() => Some((name.as_str(), *target)),
+                _ => None,
+            })
+            .collect();
+        if refs.is_empty() {
+            return None;
+        }
+        refs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut result = Vec::new();
+        for (property, target) in refs {
+            if Some(target) == self.layout.camera {
+                continue;
+            }
+            match self.ref_path(referent, target) {
+                Some(path) => result.push((format!("{REF_PATH_PREFIX}{property}"), path)),
+                None => {
+                    let message = format!(
+                        "{}.{property} points at an instance that is not in the place; dropped",
+                        self.dom.full_path_of(referent, "/")
+                    );
+                    self.warn(out, message);
+                }
+            }
+        }
+        Some(result)
+    }
+
+    /// File-system segments from the root's children down to `referent`.
+    fn segments(&self, referent: Ref) -> Option<Vec<&str>> {
+        let mut segments = Vec::new();
+        let mut current = referent;
+        loop {
+            let placement = self.layout.placements.get(&current)?;
+            match placement.parent {
+                Some(parent) => {
+                    segments.push(placement.segment.as_str());
+                    current = parent;
+                }
+                None => break,
+            }
+        }
+        segments.reverse();
+        Some(segments)
+    }
+
+    /// The `Rojo_Ref_*` path from `source` to `target` that the build resolves.
+    fn ref_path(&self, source: Ref, target: Ref) -> Option<String> {
+        if source == target {
+            return Some("@self".to_string());
+        }
+        let target_instance = self.dom.get_by_ref(target)?;
+        let Some(to) = self.segments(target) else {
+            // Outside the synced tree: a path of instance names, which resolves if that
+            // part of the place is ever synced.
+            let mut names: Vec<&str> = self
+                .dom
+                .ancestors_of(target)
+                .map(|i| i.name.as_str())
+                .collect();
+            names.pop();
+            names.reverse();
+            let _ = target_instance;
+            return Some(format!("@game/{}", names.join("/")));
+        };
+        let from = self.segments(source)?;
+        if to.len() > from.len() && to[..from.len()] == from[..] {
+            return Some(format!("@self/{}", to[from.len()..].join("/")));
+        }
+        let common = from.iter().zip(to.iter()).take_while(|(a, b)| a == b).count();
+        if to.is_empty() {
+            return Some("@game".to_string());
+        }
+        if common == 0 || common == to.len() {
+            return Some(format!("@game/{}", to.join("/")));
+        }
+        let up = from.len() - 1 - common;
+        let rest = to[common..].join("/");
+        if up == 0 {
+            Some(format!("./{rest}"))
+        } else {
+            Some(format!("{}{rest}", "../".repeat(up)))
+        }
+    }
+
+    fn meta(&self, instance: &Instance, props: BTreeMap<String, (Value, Variant)>, attributes: BTreeMap<String, Value>, needs_name: bool, class_name: Option<String>) -> meta::MetaFile {
+        meta::MetaFile {
+            class_name,
+            properties: props.into_iter().map(|(k, (v, _))| (k, v)).collect(),
+            attributes,
+            name: needs_name.then(|| instance.name.clone()),
+            ..Default::default()
+        }
+    }
+
+    fn instance(&self, referent: Ref, out: &mut Emitted) {
+        let Some(placement) = self.layout.placements.get(&referent) else { return };
+        let Some(instance) = self.dom.get_by_ref(referent) else { return };
+        let class = instance.class.as_str();
+        let needs_name = placement.needs_name;
+        match &placement.form {
+            Form::Inline | Form::Kept => {}
+            Form::Node { key_path, dir, file } => {
+                let skip = carried(&placement.form, class, instance);
+                let mut cleared = false;
+                if let Some((dir_path, init)) = dir {
+                    out.dirs.push(dir_path.clone());
+                    let wrote_init = self.init_file(dir_path, *init, instance, out);
+                    if placement.children.is_empty() && !wrote_init {
+                        out.files.push(dir::gitkeep(dir_path));
+                    }
+                }
+                if let Some(file) = file {
+                    match file.as_ref() {
+                        Form::Model { path, .. } => {
+                            cleared = true;
+                            let model = self.model(referent, instance, false, true, out);
+                            out.files.push(model.write(path.clone()));
+                        }
+                        Form::Rbxm { path, xml } => {
+                            cleared = true;
+                            self.rbxm_file(referent, &placement.children, path, *xml, false, out);
+                        }
+                        Form::Script { path, .. } => out.files.push(script::write(path.clone(), &source_of(instance, "Source"))),
+                        Form::Text { path } => out.files.push(text::write(path.clone(), &source_of(instance, "Value"))),
+                        Form::Csv { path } => {
+                            let contents = csv_format::write_contents(&source_of(instance, "Contents")).unwrap_or_default();
+                            out.files.push(FileWrite::new(path.clone(), contents));
+                        }
+                        _ => {}
+                    }
+                }
+                let (properties, attributes) = if cleared {
+                    (BTreeMap::new(), BTreeMap::new())
+                } else {
+                    (self.properties(instance, &skip), self.attributes(referent, instance, out))
+                };
+                out.nodes.push(NodeData {
+                    key_path: key_path.clone(),
+                    class_name: class.to_string(),
+                    properties,
+                    attributes,
+                    cleared,
+                });
+            }
+            Form::Dir { dir: dir_path, init } => {
+                out.dirs.push(dir_path.clone());
+                let wrote_init = self.init_file(dir_path, *init, instance, out);
+                let skip = carried(&placement.form, class, instance);
+                let props = self.properties(instance, &skip);
+                let attributes = self.attributes(referent, instance, out);
+                let class_name = (*init == Init::None && class != "Folder").then(|| class.to_string());
+                let meta = self.meta(instance, props, attributes, needs_name, class_name);
+                match meta.write(dir_path.join(meta::INIT_META)) {
+                    Some(file) => out.files.push(file),
+                    None if placement.children.is_empty() && !wrote_init => out.files.push(dir::gitkeep(dir_path)),
+                    None => {}
+                }
+            }
+            Form::Script { path, .. } | Form::Text { path } | Form::Csv { path } => {
+                let contents = match &placement.form {
+                    Form::Script { .. } => source_of(instance, "Source"),
+                    Form::Text { .. } => source_of(instance, "Value"),
+                    _ => csv_format::write_contents(&source_of(instance, "Contents")).unwrap_or_default(),
+                };
+                out.files.push(FileWrite::new(path.clone(), contents));
+                let skip = carried(&placement.form, class, instance);
+                let props = self.properties(instance, &skip);
+                let attributes = self.attributes(referent, instance, out);
+                let meta = self.meta(instance, props, attributes, needs_name, None);
+                if let Some(file) = meta.write(adjacent_meta_path(path)) {
+                    out.files.push(file);
+                }
+            }
+            Form::Model { path, inline } => {
+                let model = self.model(referent, instance, needs_name, *inline, out);
+                out.files.push(model.write(path.clone()));
+            }
+            Form::Rbxm { path, xml } => {
+                self.rbxm_file(referent, &placement.children, path, *xml, needs_name, out);
+            }
+        }
+    }
+
+    /// Writes a directory's init file; returns whether one was written.
+    fn init_file(&self, dir_path: &Path, init: Init, instance: &Instance, out: &mut Emitted) -> bool {
+        match init {
+            Init::None => false,
+            Init::Script(kind) => {
+                out.files.push(script::write(
+                    dir_path.join(script::init_file_name(kind)),
+                    &source_of(instance, "Source"),
+                ));
+                true
+            }
+            Init::Csv => {
+                let contents = csv_format::write_contents(&source_of(instance, "Contents")).unwrap_or_default();
+                out.files.push(FileWrite::new(dir_path.join("init.csv"), contents));
+                true
+            }
+        }
+    }
+
+    fn model(&self, referent: Ref, instance: &Instance, with_name: bool, inline: bool, out: &mut Emitted) -> model_json::ModelFile {
+        let props = self.properties(instance, &[]);
+        let attributes = self.attributes(referent, instance, out);
+        let mut children = Vec::new();
+        if inline {
+            if let Some(placement) = self.layout.placements.get(&referent) {
+                for child in &placement.children {
+                    if let Some(child_instance) = self.dom.get_by_ref(*child) {
+                        children.push(self.model(*child, child_instance, true, true, out));
+                    }
+                }
+            }
+        }
+        model_json::ModelFile {
+            name: with_name.then(|| instance.name.clone()),
+            class_name: instance.class.to_string(),
+            properties: props.into_iter().map(|(k, (v, _))| (k, v)).collect(),
+            attributes,
+            children,
+        }
+    }
+
+    /// The whole subtree in one model file; references leaving it become `Rojo_Ref_*`.
+    fn rbxm_file(&self, referent: Ref, children: &[Ref], path: &Path, xml: bool, needs_name: bool, out: &mut Emitted) {
+        let mut model = WeakDom::new(InstanceBuilder::new("DataModel"));
+        let root = model.root_ref();
+        let builder = self.builder(referent, Some(children), out);
+        let inserted = model.insert(root, builder);
+        let bytes = rbxm::encode(&model, &[inserted], xml).or_else(|err| {
+            self.warn(out, format!("{}: {err}; trying XML", path.display()));
+            rbxm::encode(&model, &[inserted], true)
+        });
+        match bytes {
+            Ok(bytes) => out.files.push(FileWrite::new(path.to_path_buf(), bytes)),
+            Err(err) => {
+                let message = format!("{}: {err}", path.display());
+                self.warn(out, message);
+            }
+        }
+        if needs_name {
+            if let Some(instance) = self.dom.get_by_ref(referent) {
+                let meta = meta::MetaFile {
+                    name: Some(instance.name.clone()),
+                    ..Default::default()
+                };
+                if let Some(file) = meta.write(adjacent_meta_path(path)) {
+                    out.files.push(file);
+                }
+            }
+        }
+    }
+
+    fn inside(&self, target: Ref, subtree_root: Ref) -> bool {
+        self.dom.ancestors_of(target).any(|a| a.referent() == subtree_root)
+    }
+
+    fn builder(&self, referent: Ref, children: Option<&[Ref]>, out: &mut Emitted) -> InstanceBuilder {
+        self.builder_in(referent, referent, children, out)
+    }
+
+    fn builder_in(&self, referent: Ref, subtree_root: Ref, children: Option<&[Ref]>, out: &mut Emitted) -> InstanceBuilder {
+        let instance = self.dom.get_by_ref(referent).expect("placed instance");
+        let mut builder = InstanceBuilder::with_property_capacity(instance.class.as_str(), instance.properties.len())
+            .with_name(instance.name.clone())
+            .with_referent(referent);
+        let mut outside: Vec<(String, String)> = Vec::new();
+        for (name, value) in &instance.properties {
+            match value {
+                Variant::Ref(target) if target.is_some() && !self.inside(*target, subtree_root) => {
+                    if !self.rules.ignore_referents && Some(*target) != self.layout.camera {
+                        if let Some(path) = self.ref_path(referent, *target) {
+                            outside.push((format!("{REF_PATH_PREFIX}{name}"), path));
+                        }
+                    }
+                    builder = builder.with_property(*name, Variant::Ref(Ref::none()));
+                }
+                Variant::Ref(target) if target.is_some() && self.layout.excluded.contains(target) => {
+                    builder = builder.with_property(*name, Variant::Ref(Ref::none()));
+                }
+                other => builder = builder.with_property(*name, other.clone()),
+            }
+        }
+        if !outside.is_empty() {
+            let mut attributes = match instance.properties.get(&"Attributes".into()) {
+                Some(Variant::Attributes(a)) => a.clone(),
+                _ => Attributes::new(),
+            };
+            for (name, path) in outside {
+                attributes.insert(name, Variant::String(path));
+            }
+            builder = builder.with_property("Attributes", Variant::Attributes(attributes));
+        }
+        let child_refs: Vec<Ref> = match children {
+            Some(children) => children.to_vec(),
+            None => instance
+                .children()
+                .iter()
+                .copied()
+                .filter(|c| !self.layout.excluded.contains(c))
+                .collect(),
+        };
+        for child in child_refs {
+            builder.add_child(self.builder_in(child, subtree_root, None, out));
+        }
+        builder
+    }
+}

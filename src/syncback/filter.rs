@@ -1,0 +1,260 @@
+//! Which properties of an instance go into its files (fs-format.md §4.6 with DESIGN.md
+//! decision 1: a property is dropped as default only when bit-identical to the default).
+
+use rbx_dom_weak::types::{Content, ContentType, Variant};
+use rbx_dom_weak::Instance;
+use rbx_reflection::{
+    ClassDescriptor, PropertyDescriptor, PropertyKind, PropertySerialization, ReflectionDatabase,
+    Scriptability,
+};
+
+use super::rules::CompiledRules;
+
+/// The reflection database (a local override when installed, else the bundled one).
+pub fn database() -> &'static ReflectionDatabase<'static> {
+    rbx_reflection_database::get().unwrap_or_else(|_| rbx_reflection_database::get_bundled())
+}
+
+fn class(name: &str) -> Option<&'static ClassDescriptor<'static>> {
+    database().classes.get(name)
+}
+
+/// Whether the reflection database knows the class.
+pub fn is_known_class(name: &str) -> bool {
+    class(name).is_some()
+}
+
+/// The descriptor of `class.property`, walking superclasses.
+pub fn find_property(class_name: &str, property: &str) -> Option<&'static PropertyDescriptor<'static>> {
+    let mut current = class(class_name)?;
+    loop {
+        if let Some(descriptor) = current.properties.get(property) {
+            return Some(descriptor);
+        }
+        current = class(current.superclass?)?;
+    }
+}
+
+/// The reflection default of `class.property`, walking superclasses.
+pub fn default_value(class_name: &str, property: &str) -> Option<&'static Variant> {
+    let mut current = class(class_name)?;
+    loop {
+        if let Some(value) = current.default_properties.get(property) {
+            return Some(value);
+        }
+        current = class(current.superclass?)?;
+    }
+}
+
+/// Whether `class_name` is `ancestor` or inherits from it.
+pub fn is_a(class_name: &str, ancestor: &str) -> bool {
+    let mut current = class(class_name);
+    while let Some(descriptor) = current {
+        if descriptor.name == ancestor {
+            return true;
+        }
+        current = descriptor.superclass.and_then(class);
+    }
+    class_name == ancestor
+}
+
+/// Whether the class is a service (tagged so in the reflection database).
+pub fn is_service(class_name: &str) -> bool {
+    class(class_name).is_some_and(|c| c.tags.contains(&rbx_reflection::ClassTag::Service))
+}
+
+/// Whether the database says the property is never saved (aliases follow their target).
+fn does_not_serialize(class_name: &str, property: &str) -> bool {
+    let Some(descriptor) = find_property(class_name, property) else {
+        return false;
+    };
+    match &descriptor.kind {
+        PropertyKind::Canonical { serialization } => {
+            matches!(serialization, PropertySerialization::DoesNotSerialize)
+        }
+        PropertyKind::Alias { alias_for } => find_property(class_name, alias_for).is_some_and(|target| {
+            matches!(
+                target.kind,
+                PropertyKind::Canonical {
+                    serialization: PropertySerialization::DoesNotSerialize
+                }
+            )
+        }),
+        _ => false,
+    }
+}
+
+fn unscriptable(class_name: &str, property: &str) -> bool {
+    find_property(class_name, property).is_some_and(|d| matches!(d.scriptability, Scriptability::None))
+}
+
+/// Bit-identical equality: `-0` differs from `0`, NaN equals NaN only with the same text.
+pub fn identical(a: &Variant, b: &Variant) -> bool {
+    match (a, b) {
+        (Variant::Float32(x), Variant::Float32(y)) => x.to_bits() == y.to_bits(),
+        (Variant::Float64(x), Variant::Float64(y)) => x.to_bits() == y.to_bits(),
+        (Variant::Vector3(x), Variant::Vector3(y)) => {
+            x.x.to_bits() == y.x.to_bits() && x.y.to_bits() == y.y.to_bits() && x.z.to_bits() == y.z.to_bits()
+        }
+        (Variant::Vector2(x), Variant::Vector2(y)) => {
+            x.x.to_bits() == y.x.to_bits() && x.y.to_bits() == y.y.to_bits()
+        }
+        (Variant::Color3(x), Variant::Color3(y)) => {
+            x.r.to_bits() == y.r.to_bits() && x.g.to_bits() == y.g.to_bits() && x.b.to_bits() == y.b.to_bits()
+        }
+        (Variant::Bool(_), _)
+        | (Variant::String(_), _)
+        | (Variant::Int32(_), _)
+        | (Variant::Int64(_), _)
+        | (Variant::Enum(_), _)
+        | (Variant::BrickColor(_), _)
+        | (Variant::Color3uint8(_), _)
+        | (Variant::ContentId(_), _)
+        | (Variant::Content(_), _)
+        | (Variant::Tags(_), _)
+        | (Variant::BinaryString(_), _)
+        | (Variant::SharedString(_), _)
+        | (Variant::Vector2int16(_), _)
+        | (Variant::Vector3int16(_), _)
+        | (Variant::Axes(_), _)
+        | (Variant::Faces(_), _)
+        | (Variant::Ref(_), _)
+        | (Variant::UniqueId(_), _)
+        | (Variant::SecurityCapabilities(_), _)
+        | (Variant::EnumItem(_), _) => a == b,
+        _ => {
+            if a.ty() != b.ty() {
+                return false;
+            }
+            // Slow path for float-bearing compound values: the Debug text shows every float
+            // in a form that tells -0 from 0.
+            a == b && format!("{a:?}") == format!("{b:?}")
+        }
+    }
+}
+
+/// Whether the property codec writes `value` in a form that reads back identically.
+/// Values it cannot carry (an object-valued Content, Variant types newer than the codec)
+/// send their instance's subtree to an `.rbxm` file instead.
+pub fn encodable(value: &Variant) -> bool {
+    match value {
+        Variant::Content(content) => !matches!(content.value(), ContentType::Object(_)) || is_none_content(content),
+        Variant::Axes(_)
+        | Variant::BinaryString(_)
+        | Variant::Bool(_)
+        | Variant::BrickColor(_)
+        | Variant::CFrame(_)
+        | Variant::Color3(_)
+        | Variant::Color3uint8(_)
+        | Variant::ColorSequence(_)
+        | Variant::ContentId(_)
+        | Variant::Enum(_)
+        | Variant::Faces(_)
+        | Variant::Float32(_)
+        | Variant::Float64(_)
+        | Variant::Int32(_)
+        | Variant::Int64(_)
+        | Variant::NumberRange(_)
+        | Variant::NumberSequence(_)
+        | Variant::PhysicalProperties(_)
+        | Variant::Ray(_)
+        | Variant::Rect(_)
+        | Variant::Ref(_)
+        | Variant::Region3(_)
+        | Variant::Region3int16(_)
+        | Variant::SharedString(_)
+        | Variant::String(_)
+        | Variant::UDim(_)
+        | Variant::UDim2(_)
+        | Variant::Vector2(_)
+        | Variant::Vector2int16(_)
+        | Variant::Vector3(_)
+        | Variant::Vector3int16(_)
+        | Variant::OptionalCFrame(_)
+        | Variant::Tags(_)
+        | Variant::Font(_)
+        | Variant::UniqueId(_)
+        | Variant::MaterialColors(_)
+        | Variant::SecurityCapabilities(_)
+        | Variant::EnumItem(_)
+        | Variant::NetAssetRef(_) => true,
+        Variant::Attributes(attributes) => attributes.iter().all(|(_, v)| {
+            encodable(v) && !matches!(v, Variant::Ref(_) | Variant::Attributes(_))
+        }),
+        _ => false,
+    }
+}
+
+fn is_none_content(content: &Content) -> bool {
+    matches!(content.value(), ContentType::None)
+}
+
+/// Why a property is left out of the files (or `None`: it is written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// Ref values become `Rojo_Ref_*` attributes.
+    Ref,
+    /// UniqueId values are regenerated by Roblox and never written.
+    UniqueId,
+    /// `Attributes` is written as the `attributes` object instead.
+    Attributes,
+    NotSerialized,
+    Unscriptable,
+    Default,
+    Ignored,
+}
+
+/// Decides whether `instance.property = value` is written (before the per-format filter
+/// that drops the property the file itself carries).
+pub fn skip_reason(
+    rules: &CompiledRules,
+    class_name: &str,
+    property: &str,
+    value: &Variant,
+) -> Option<Skip> {
+    match value {
+        Variant::Ref(_) => return Some(Skip::Ref),
+        Variant::UniqueId(_) => return Some(Skip::UniqueId),
+        Variant::Attributes(_) if property == "Attributes" => return Some(Skip::Attributes),
+        _ => {}
+    }
+    if rules.ignores_property(class_name, property) {
+        return Some(Skip::Ignored);
+    }
+    if does_not_serialize(class_name, property) {
+        return Some(Skip::NotSerialized);
+    }
+    if !rules.sync_unscriptable && unscriptable(class_name, property) {
+        return Some(Skip::Unscriptable);
+    }
+    if let Some(default) = default_value(class_name, property) {
+        if identical(default, value) {
+            return Some(Skip::Default);
+        }
+    }
+    // Empty Tags / Attributes equal an absent property.
+    if let Variant::Tags(tags) = value {
+        if tags.iter().next().is_none() {
+            return Some(Skip::Default);
+        }
+    }
+    None
+}
+
+/// The properties of `instance` that its files must record, sorted by name.
+pub fn kept_properties<'a>(rules: &CompiledRules, instance: &'a Instance) -> Vec<(&'a str, &'a Variant)> {
+    let class_name = instance.class.as_str();
+    let mut kept: Vec<(&str, &Variant)> = instance
+        .properties
+        .iter()
+        .filter(|(name, value)| skip_reason(rules, class_name, name.as_str(), value).is_none())
+        .map(|(name, value)| (name.as_str(), value))
+        .collect();
+    kept.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    kept
+}
+
+/// Whether everything the instance's files would hold can be written as JSON5.
+pub fn instance_encodable(instance: &Instance) -> bool {
+    instance.properties.values().all(encodable)
+}

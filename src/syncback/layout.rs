@@ -1,0 +1,949 @@
+//! Phase one of planning: decide where every instance goes (which file kind, which
+//! file-system name), without producing any file contents yet. Reference paths need the
+//! final name of every instance, so contents are produced afterwards (see `emit`).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use rbx_dom_weak::types::{Ref, Variant};
+use rbx_dom_weak::{Instance, WeakDom};
+
+use super::filter;
+use super::naming::{self, Namespace};
+use super::old_tree::{OldForm, OldTree};
+use super::rules::CompiledRules;
+use super::{SyncbackMode, VISIBLE_SERVICES};
+use crate::formats::{self, csv as csv_format, project_node, script, FileRule, ScriptKind};
+use crate::project::{NodePath, Project, ProjectNode};
+
+/// What makes a directory more than a Folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Init {
+    None,
+    Script(ScriptKind),
+    Csv,
+}
+
+/// How one instance is written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Form {
+    /// A project node: its properties go into the project file; `dir` is the `$path`
+    /// directory holding its children (with an init file when `init` says so); `file` is
+    /// a `$path` file that carries the instance (script, text, csv).
+    Node {
+        key_path: Vec<String>,
+        dir: Option<(PathBuf, Init)>,
+        file: Option<Box<Form>>,
+    },
+    Dir { dir: PathBuf, init: Init },
+    Script { path: PathBuf, kind: ScriptKind },
+    Text { path: PathBuf },
+    Csv { path: PathBuf },
+    /// A `.model.json5`; `inline` children are written inside it.
+    Model { path: PathBuf, inline: bool },
+    /// A whole subtree in one `.rbxm`/`.rbxmx`.
+    Rbxm { path: PathBuf, xml: bool },
+    /// Written inside an ancestor's model or rbxm file.
+    Inline,
+    /// Left exactly as it is on disk (incremental mode, unchanged subtree).
+    Kept,
+}
+
+/// Where one instance goes.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub parent: Option<Ref>,
+    /// The path segment `Rojo_Ref_*` paths use for it (file or directory name, project key,
+    /// or instance name inside a model file).
+    pub segment: String,
+    pub form: Form,
+    /// The real name must be recorded (the file name is a slug).
+    pub needs_name: bool,
+    /// Synced children, in layout order.
+    pub children: Vec<Ref>,
+}
+
+/// The result of phase one.
+pub struct Layout {
+    pub placements: HashMap<Ref, Placement>,
+    /// Every placed instance in a deterministic order (parents before children).
+    pub order: Vec<Ref>,
+    /// The synced project tree with `$path` / `$className` updates (properties are filled
+    /// in by `emit`).
+    pub tree: ProjectNode,
+    /// Directories whose whole content syncback owns (orphan scan roots).
+    pub dir_roots: Vec<PathBuf>,
+    /// Existing paths never removed.
+    pub protected: HashSet<PathBuf>,
+    /// Old `$path` targets replaced by a different file kind (removed).
+    pub replaced: Vec<PathBuf>,
+    /// Instances not written on purpose (pruned services, the camera, ignore rules).
+    pub excluded: HashSet<Ref>,
+    pub camera: Option<Ref>,
+    /// `$path` directories of services missing from the place: kept, emptied.
+    pub empty_dirs: Vec<PathBuf>,
+    pub warnings: Vec<String>,
+}
+
+/// Classes that are always directories (they usually hold children).
+const DIR_CLASSES: [&str; 7] = [
+    "Folder",
+    "Configuration",
+    "Tool",
+    "ScreenGui",
+    "SurfaceGui",
+    "BillboardGui",
+    "AdGui",
+];
+
+/// The kind of file a plain instance gets, before naming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Dir(Init),
+    Script(ScriptKind),
+    Text,
+    Csv,
+    Model,
+    Rbxm,
+}
+
+pub struct Planner<'a> {
+    pub dom: &'a WeakDom,
+    pub project: &'a Project,
+    pub rules: &'a CompiledRules,
+    pub mode: SyncbackMode,
+    pub old: Option<&'a OldTree>,
+    ctx: formats::Context,
+    layout: Layout,
+    /// Names of existing entries to keep free, per directory (protected files).
+    reserved: HashMap<PathBuf, Vec<String>>,
+    /// Every `$path` target of the project (never orphans).
+    path_targets: HashSet<PathBuf>,
+    /// New instance -> its old counterpart (incremental mode).
+    old_map: HashMap<Ref, Ref>,
+}
+
+fn script_kind(instance: &Instance) -> Option<ScriptKind> {
+    let run_context = match instance.properties.get(&"RunContext".into()) {
+        Some(Variant::Enum(e)) => Some(e.to_u32()),
+        _ => None,
+    };
+    let kind = ScriptKind::for_instance(instance.class.as_str(), run_context)?;
+    match instance.properties.get(&"Source".into()) {
+        Some(Variant::String(_)) | None => Some(kind),
+        _ => None,
+    }
+}
+
+fn string_prop<'i>(instance: &'i Instance, name: &str) -> Option<&'i str> {
+    match instance.properties.get(&name.into()) {
+        Some(Variant::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// Whether a LocalizationTable's `Contents` can be a `.csv` file exactly.
+fn csv_exact(instance: &Instance) -> bool {
+    instance.class == "LocalizationTable"
+        && string_prop(instance, "Contents").is_some_and(|c| csv_format::write_contents(c).is_some())
+}
+
+fn collect_paths(node: &ProjectNode, folder: &Path, out: &mut HashSet<PathBuf>) {
+    if let Some(path) = &node.path {
+        out.insert(folder.join(path.path()));
+    }
+    for child in node.children.values() {
+        collect_paths(child, folder, out);
+    }
+}
+
+fn node_mut<'t>(tree: &'t mut ProjectNode, key_path: &[String]) -> &'t mut ProjectNode {
+    let mut node = tree;
+    for key in key_path {
+        node = node.children.get_mut(key).expect("key path from the same tree");
+    }
+    node
+}
+
+fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    path.strip_prefix(base).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(
+        dom: &'a WeakDom,
+        project: &'a Project,
+        rules: &'a CompiledRules,
+        mode: SyncbackMode,
+        old: Option<&'a OldTree>,
+    ) -> Result<Self, super::SyncbackError> {
+        let ctx = formats::Context::default()
+            .for_project(project)
+            .map_err(|e| super::SyncbackError::Project(e.to_string()))?;
+        let mut path_targets = HashSet::new();
+        collect_paths(&project.tree, project.folder(), &mut path_targets);
+        Ok(Planner {
+            dom,
+            project,
+            rules,
+            mode,
+            old,
+            ctx,
+            layout: Layout {
+                placements: HashMap::new(),
+                order: Vec::new(),
+                tree: project.tree.clone(),
+                dir_roots: Vec::new(),
+                protected: HashSet::new(),
+                replaced: Vec::new(),
+                excluded: HashSet::new(),
+                camera: None,
+                empty_dirs: Vec::new(),
+                warnings: Vec::new(),
+            },
+            reserved: HashMap::new(),
+            path_targets,
+            old_map: HashMap::new(),
+        })
+    }
+
+    fn warn(&mut self, message: String) {
+        log::warn!("{message}");
+        self.layout.warnings.push(message);
+    }
+
+    /// Runs phase one.
+    pub fn run(mut self) -> Layout {
+        self.exclude_by_rules();
+        if let Some(old) = self.old {
+            for (path, ()) in old.protected_entries(self.rules) {
+                self.layout.protected.insert(path.clone());
+                if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
+                    self.reserved
+                        .entry(parent.to_path_buf())
+                        .or_default()
+                        .push(name.to_string_lossy().into_owned());
+                }
+            }
+        }
+        let root = self.dom.root_ref();
+        if let Some(old) = self.old {
+            self.old_map.insert(root, old.root());
+        }
+        let tree = self.project.tree.clone();
+        self.layout_node(&tree, Vec::new(), Some(root), None, None);
+        self.layout
+    }
+
+    /// The camera, `ignoreTrees` and `ignoreClasses` instances.
+    fn exclude_by_rules(&mut self) {
+        let dom = self.dom;
+        let root = dom.root();
+        if !self.rules.sync_current_camera {
+            for child in root.children() {
+                let Some(instance) = dom.get_by_ref(*child) else { continue };
+                if instance.class != "Workspace" {
+                    continue;
+                }
+                if let Some(Variant::Ref(camera)) = instance.properties.get(&"CurrentCamera".into()) {
+                    if dom.get_by_ref(*camera).is_some() && *camera != root.referent() {
+                        self.layout.camera = Some(*camera);
+                        self.layout.excluded.insert(*camera);
+                    }
+                }
+            }
+        }
+        if !self.rules.has_ignore_trees() && !self.rules.has_ignore_classes() {
+            return;
+        }
+        let mut stack: Vec<(Ref, String)> = root
+            .children()
+            .iter()
+            .map(|r| (*r, String::new()))
+            .collect();
+        while let Some((referent, parent_path)) = stack.pop() {
+            let Some(instance) = dom.get_by_ref(referent) else { continue };
+            let path = if parent_path.is_empty() {
+                super::rules::tree_segment(&instance.name)
+            } else {
+                format!("{parent_path}/{}", super::rules::tree_segment(&instance.name))
+            };
+            if self.rules.ignores_tree(&path) || self.rules.ignores_class(instance.class.as_str()) {
+                self.layout.excluded.insert(referent);
+                continue;
+            }
+            for child in instance.children() {
+                stack.push((*child, path.clone()));
+            }
+        }
+    }
+
+    fn place(&mut self, referent: Ref, placement: Placement) {
+        self.layout.order.push(referent);
+        self.layout.placements.insert(referent, placement);
+    }
+
+    fn synced_children(&self, instance: &Instance) -> Vec<Ref> {
+        instance
+            .children()
+            .iter()
+            .copied()
+            .filter(|c| !self.layout.excluded.contains(c) && self.dom.get_by_ref(*c).is_some())
+            .collect()
+    }
+
+    /// One project node and, recursively, its project children.
+    fn layout_node(
+        &mut self,
+        node: &ProjectNode,
+        key_path: Vec<String>,
+        instance: Option<Ref>,
+        parent: Option<Ref>,
+        parent_class: Option<&str>,
+    ) {
+        let folder = self.project.folder().to_path_buf();
+        let key = key_path.last().cloned().unwrap_or_else(|| self.project.name.clone());
+        let Some(referent) = instance else {
+            self.layout_missing_node(node, &key_path, parent_class);
+            return;
+        };
+        let dom = self.dom;
+        let instance = dom.get_by_ref(referent).expect("matched instance");
+        let class = instance.class.as_str().to_string();
+
+        // Match project children to instance children by name (class breaks ties).
+        let mut taken: HashSet<Ref> = HashSet::new();
+        let mut matched: Vec<(String, Option<Ref>)> = Vec::new();
+        for (child_key, child_node) in &node.children {
+            let candidates: Vec<Ref> = instance
+                .children()
+                .iter()
+                .copied()
+                .filter(|c| !taken.contains(c) && !self.layout.excluded.contains(c))
+                .filter(|c| dom.get_by_ref(*c).is_some_and(|i| &i.name == child_key))
+                .collect();
+            let wanted_class = child_node
+                .class_name
+                .clone()
+                .or_else(|| project_node::inferred_class(child_key, Some(&class)));
+            let chosen = candidates
+                .iter()
+                .copied()
+                .find(|c| {
+                    wanted_class
+                        .as_deref()
+                        .is_some_and(|w| dom.get_by_ref(*c).is_some_and(|i| i.class == w))
+                })
+                .or_else(|| candidates.first().copied());
+            if let Some(chosen) = chosen {
+                taken.insert(chosen);
+                if let Some(old) = self.old {
+                    if let Some(old_parent) = self.old_map.get(&referent).copied() {
+                        if let Some(old_child) = old.child_named(old_parent, child_key) {
+                            self.old_map.insert(chosen, old_child);
+                        }
+                    }
+                }
+            }
+            matched.push((child_key.clone(), chosen));
+        }
+
+        let mut remaining: Vec<Ref> = self
+            .synced_children(instance)
+            .into_iter()
+            .filter(|c| !taken.contains(c))
+            .collect();
+
+        let is_data_model_root = parent.is_none() && class == "DataModel";
+        if is_data_model_root {
+            let has_dir = node.path.as_ref().is_some_and(|p| {
+                let full = folder.join(p.path());
+                full.is_dir() || (!full.exists() && formats::builtin_rule(&file_name(&full)).is_none())
+            });
+            let mut kept = Vec::new();
+            for child in remaining {
+                let child_instance = dom.get_by_ref(child).expect("child");
+                let visible = VISIBLE_SERVICES.contains(&child_instance.name.as_str());
+                if (self.rules.ignore_hidden_services && !visible) || !has_dir {
+                    self.layout.excluded.insert(child);
+                } else {
+                    kept.push(child);
+                }
+            }
+            remaining = kept;
+        }
+
+        // Where the node's own content goes.
+        let mut dir: Option<(PathBuf, Init)> = None;
+        let mut file: Option<Box<Form>> = None;
+        let mut inline_children = false;
+        let target = match &node.path {
+            Some(path) => Some(folder.join(path.path())),
+            None if !remaining.is_empty() => {
+                let new_dir = self.new_node_dir(&key_path);
+                let relative = relative_to(&new_dir, &folder);
+                self.warn(format!(
+                    "project node {} had no $path for its {} children; it now has $path \"{}\"",
+                    display_key_path(&key_path),
+                    remaining.len(),
+                    relative.display()
+                ));
+                node_mut(&mut self.layout.tree, &key_path).path = Some(NodePath::Required(relative));
+                Some(new_dir)
+            }
+            None => None,
+        };
+        if let Some(target) = target {
+            let form = self.node_target_form(instance, &target, !remaining.is_empty());
+            let (form, relocated) = match form {
+                Some(form) => (form, false),
+                None => (self.relocated_form(instance, &target, !remaining.is_empty()), true),
+            };
+            if relocated {
+                if target.exists() && !self.path_targets.contains(&form_path(&form)) {
+                    self.layout.replaced.push(target.clone());
+                }
+                let relative = relative_to(&form_path(&form), &folder);
+                let node_entry = node_mut(&mut self.layout.tree, &key_path);
+                node_entry.path = Some(match node_entry.path {
+                    Some(NodePath::Optional(_)) => NodePath::Optional(relative),
+                    _ => NodePath::Required(relative),
+                });
+            }
+            match form {
+                Form::Dir { dir: path, init } => {
+                    let inferred = project_node::inferred_class(&key, parent_class);
+                    let node_entry = node_mut(&mut self.layout.tree, &key_path);
+                    if init == Init::None {
+                        let resolved = node_entry
+                            .class_name
+                            .clone()
+                            .or(inferred)
+                            .unwrap_or_else(|| "Folder".to_string());
+                        if resolved != class {
+                            node_entry.class_name = Some(class.clone());
+                        }
+                    } else {
+                        node_entry.class_name = None;
+                    }
+                    dir = Some((path, init));
+                }
+                Form::Model { path, .. } => {
+                    node_mut(&mut self.layout.tree, &key_path).class_name = None;
+                    inline_children = true;
+                    file = Some(Box::new(Form::Model { path, inline: true }));
+                }
+                Form::Rbxm { .. } => {
+                    node_mut(&mut self.layout.tree, &key_path).class_name = None;
+                    inline_children = true;
+                    file = Some(Box::new(form));
+                }
+                Form::Kept => {
+                    // A nested project: left as it is.
+                    self.layout.protected.insert(target.clone());
+                    self.warn(format!(
+                        "project node {}: nested project {} is left as it is",
+                        display_key_path(&key_path),
+                        target.display()
+                    ));
+                    self.place(
+                        referent,
+                        Placement {
+                            parent,
+                            segment: key,
+                            form: Form::Kept,
+                            needs_name: false,
+                            children: Vec::new(),
+                        },
+                    );
+                    return;
+                }
+                other => {
+                    node_mut(&mut self.layout.tree, &key_path).class_name = None;
+                    file = Some(Box::new(other));
+                }
+            }
+        }
+
+        self.place(
+            referent,
+            Placement {
+                parent,
+                segment: key.clone(),
+                form: Form::Node {
+                    key_path: key_path.clone(),
+                    dir: dir.clone(),
+                    file,
+                },
+                needs_name: false,
+                children: remaining.clone(),
+            },
+        );
+
+        if inline_children {
+            for child in &remaining {
+                self.layout_inline(*child, referent);
+            }
+        } else if let Some((dir_path, _)) = &dir {
+            self.layout.dir_roots.push(dir_path.clone());
+            let mut ns = self.namespace_for(dir_path);
+            for child_key in node.children.keys() {
+                ns.reserve(child_key);
+            }
+            self.layout_dir_children(referent, dir_path, remaining, ns);
+        }
+
+        for (child_key, chosen) in matched {
+            let child_node = &node.children[&child_key];
+            let mut child_path = key_path.clone();
+            child_path.push(child_key);
+            self.layout_node(child_node, child_path, chosen, Some(referent), Some(&class));
+        }
+    }
+
+    /// A project node with no instance in the place: a service syncs as if empty;
+    /// anything else is left as it is.
+    fn layout_missing_node(&mut self, node: &ProjectNode, key_path: &[String], parent_class: Option<&str>) {
+        let folder = self.project.folder().to_path_buf();
+        let key = key_path.last().cloned().unwrap_or_default();
+        let class = node
+            .class_name
+            .clone()
+            .or_else(|| project_node::inferred_class(&key, parent_class));
+        let is_service = class.as_deref().is_some_and(filter::is_service);
+        let target = node.path.as_ref().map(|p| folder.join(p.path()));
+        match target {
+            Some(target) if is_service && (target.is_dir() || !target.exists()) => {
+                self.layout.dir_roots.push(target.clone());
+                self.layout.empty_dirs.push(target);
+            }
+            Some(target) => {
+                self.layout.protected.insert(target);
+                self.warn(format!(
+                    "project node {} is not in the place; its files are left as they are",
+                    display_key_path(key_path)
+                ));
+            }
+            None => {}
+        }
+        for (child_key, child) in &node.children {
+            let mut child_path = key_path.to_vec();
+            child_path.push(child_key.clone());
+            self.layout_missing_node(child, &child_path, class.as_deref());
+        }
+    }
+}
+
+fn display_key_path(key_path: &[String]) -> String {
+    if key_path.is_empty() {
+        "(root)".to_string()
+    } else {
+        key_path.join(".")
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The main path of a file form.
+pub fn form_path(form: &Form) -> PathBuf {
+    match form {
+        Form::Dir { dir, .. } => dir.clone(),
+        Form::Script { path, .. }
+        | Form::Text { path }
+        | Form::Csv { path }
+        | Form::Model { path, .. }
+        | Form::Rbxm { path, .. } => path.clone(),
+        Form::Node { dir: Some((dir, _)), .. } => dir.clone(),
+        Form::Node { file: Some(file), .. } => form_path(file),
+        _ => PathBuf::new(),
+    }
+}
+
+impl Planner<'_> {
+    /// A fresh `$path` directory for a project node that needs one: `src/<keys…>`.
+    fn new_node_dir(&self, key_path: &[String]) -> PathBuf {
+        let folder = self.project.folder();
+        let mut relative = PathBuf::from("src");
+        for key in key_path {
+            relative.push(naming::slug(key));
+        }
+        let mut candidate = folder.join(&relative);
+        let mut n = 2;
+        while candidate.is_file() || self.path_targets.contains(&candidate) {
+            candidate = folder.join(format!("{}~{n}", relative.display()));
+            n += 1;
+        }
+        candidate
+    }
+
+    /// The form an existing (or wanted) `$path` target gives the node's instance, or `None`
+    /// when that kind of file cannot carry it (the caller relocates it).
+    fn node_target_form(&self, instance: &Instance, target: &Path, has_children: bool) -> Option<Form> {
+        let name = file_name(target);
+        let is_dir = target.is_dir();
+        let rule = if is_dir {
+            None
+        } else {
+            self.ctx.rule_for(target, &name).map(|(rule, _)| rule)
+        };
+        if is_dir || (!target.exists() && rule.is_none()) {
+            if is_dir && formats::INIT_FILES.iter().any(|(init, rule)| {
+                *rule == FileRule::Project && target.join(init).is_file()
+            }) {
+                return Some(Form::Kept);
+            }
+            return Some(Form::Dir {
+                dir: target.to_path_buf(),
+                init: self.init_for(instance),
+            });
+        }
+        let path = target.to_path_buf();
+        match rule? {
+            FileRule::Script(kind) => (!has_children && script_kind(instance) == Some(kind)
+                && string_prop(instance, "Source").is_some())
+            .then_some(Form::Script { path, kind }),
+            FileRule::Text => (!has_children
+                && instance.class == "StringValue"
+                && string_prop(instance, "Value").is_some())
+            .then_some(Form::Text { path }),
+            FileRule::Csv => (!has_children && csv_exact(instance)).then_some(Form::Csv { path }),
+            FileRule::JsonModel => Some(Form::Model { path, inline: true }),
+            FileRule::Rbxm => Some(Form::Rbxm { path, xml: false }),
+            FileRule::Rbxmx => Some(Form::Rbxm { path, xml: true }),
+            FileRule::Project => Some(Form::Kept),
+            FileRule::JsonModule | FileRule::Ignore => None,
+        }
+    }
+
+    /// A new `$path` target next to `target` that fits the instance.
+    fn relocated_form(&self, instance: &Instance, target: &Path, has_children: bool) -> Form {
+        let parent = target.parent().unwrap_or(Path::new("")).to_path_buf();
+        let name = file_name(target);
+        let base = crate::formats::meta::meta_base(&name).to_string();
+        let base = base
+            .strip_suffix(".model")
+            .or_else(|| base.strip_suffix(".project"))
+            .unwrap_or(&base)
+            .to_string();
+        match self.kind_for(instance, has_children) {
+            Kind::Dir(init) => Form::Dir { dir: parent.join(base), init },
+            Kind::Script(kind) => Form::Script {
+                path: parent.join(script::file_name(&base, kind)),
+                kind,
+            },
+            Kind::Text => Form::Text { path: parent.join(format!("{base}.txt")) },
+            Kind::Csv => Form::Csv { path: parent.join(format!("{base}.csv")) },
+            Kind::Model => Form::Model {
+                path: parent.join(format!("{base}.model.json5")),
+                inline: false,
+            },
+            Kind::Rbxm => Form::Rbxm {
+                path: parent.join(format!("{base}.rbxm")),
+                xml: false,
+            },
+        }
+    }
+
+    fn init_for(&self, instance: &Instance) -> Init {
+        if let Some(kind) = script_kind(instance) {
+            if string_prop(instance, "Source").is_some() || !instance.properties.contains_key(&"Source".into()) {
+                return Init::Script(kind);
+            }
+        }
+        if csv_exact(instance) {
+            return Init::Csv;
+        }
+        Init::None
+    }
+
+    /// The file kind for a plain instance (fs-format.md §4.4, Atlas rules).
+    fn kind_for(&self, instance: &Instance, has_children: bool) -> Kind {
+        if !filter::instance_encodable(instance) {
+            return Kind::Rbxm;
+        }
+        let class = instance.class.as_str();
+        if DIR_CLASSES.contains(&class) {
+            return Kind::Dir(Init::None);
+        }
+        if let Some(kind) = script_kind(instance) {
+            return if has_children {
+                Kind::Dir(Init::Script(kind))
+            } else {
+                Kind::Script(kind)
+            };
+        }
+        if class == "StringValue" && !has_children && string_prop(instance, "Value").is_some() {
+            return Kind::Text;
+        }
+        if csv_exact(instance) {
+            return if has_children { Kind::Dir(Init::Csv) } else { Kind::Csv };
+        }
+        if has_children {
+            Kind::Dir(Init::None)
+        } else {
+            Kind::Model
+        }
+    }
+
+    /// A namespace for `dir` with protected existing entries already taken.
+    fn namespace_for(&self, dir: &Path) -> Namespace {
+        let mut ns = Namespace::new();
+        if let Some(names) = self.reserved.get(dir) {
+            for name in names {
+                ns.reserve(name);
+            }
+        }
+        for target in &self.path_targets {
+            if target.parent() == Some(dir) {
+                ns.reserve(&file_name(target));
+            }
+        }
+        ns
+    }
+
+    /// Plain children written into a directory: sorted by name (stable), then named.
+    fn layout_dir_children(&mut self, parent: Ref, dir: &Path, mut children: Vec<Ref>, mut ns: Namespace) {
+        let dom = self.dom;
+        children.sort_by(|a, b| {
+            let an = dom.get_by_ref(*a).map(|i| i.name.as_str()).unwrap_or("");
+            let bn = dom.get_by_ref(*b).map(|i| i.name.as_str()).unwrap_or("");
+            an.cmp(bn)
+        });
+        if self.rules.warn_duplicate_names {
+            let mut seen: HashSet<String> = HashSet::new();
+            for child in &children {
+                if let Some(instance) = dom.get_by_ref(*child) {
+                    if !seen.insert(instance.name.to_lowercase()) {
+                        let message = format!(
+                            "duplicate name {:?} under {}",
+                            instance.name,
+                            dom.full_path_of(parent, "/")
+                        );
+                        self.warn(message);
+                    }
+                }
+            }
+        }
+        let old_children = match (self.old, self.old_map.get(&parent)) {
+            (Some(old), Some(old_parent)) => old.children(*old_parent),
+            _ => Vec::new(),
+        };
+        let mut matches = HashMap::new();
+        if let (Some(old), SyncbackMode::Incremental) = (self.old, self.mode) {
+            matches = old.match_children(dom, &children, &old_children);
+            for old_child in &old_children {
+                if let Some(name) = old.fs_name(*old_child) {
+                    ns.reserve(&name);
+                }
+            }
+        }
+        for child in children {
+            let old_match = matches.get(&child).copied();
+            if let Some(old_match) = old_match {
+                self.old_map.insert(child, old_match);
+            }
+            self.layout_plain(child, parent, dir, &mut ns, old_match);
+        }
+    }
+
+    /// One instance below a `$path` directory, and its subtree.
+    fn layout_plain(&mut self, referent: Ref, parent: Ref, dir: &Path, ns: &mut Namespace, old_match: Option<Ref>) {
+        let dom = self.dom;
+        let Some(instance) = dom.get_by_ref(referent) else { return };
+        let children = self.synced_children(instance);
+        let has_children = !children.is_empty();
+        let folder = self.project.folder().to_path_buf();
+
+        // Incremental mode: an unchanged subtree keeps its files untouched, a matched
+        // instance keeps its file name and kind when they still fit.
+        if let (Some(old), Some(old_ref)) = (self.old, old_match) {
+            if self.mode == SyncbackMode::Incremental {
+                if let Some(old_form) = old.form(old_ref) {
+                    if old.unchanged(dom, referent, old_ref, self.rules, &self.layout.excluded) {
+                        for path in old.paths_of_subtree(old_ref) {
+                            self.layout.protected.insert(path);
+                        }
+                        self.old_segments(referent, parent, old_ref, old);
+                        return;
+                    }
+                    if let Some(form) = self.keep_old_form(instance, has_children, &old_form) {
+                        ns.claim_exact(&[file_name(&form_path(&form))]);
+                        let segment = file_name(&form_path(&form));
+                        let needs_name = naming::slug(&instance.name) != strip_for_name(&segment, &form)
+                            || naming::needs_slug(&instance.name)
+                            || old.has_name_override(old_ref);
+                        self.finish_plain(referent, parent, segment, form, needs_name, children);
+                        return;
+                    }
+                }
+            }
+        }
+
+        let needs_name = naming::needs_slug(&instance.name);
+        let base = naming::slug(&instance.name);
+        let kind = self.kind_for(instance, has_children);
+        let (form, entry) = match kind {
+            Kind::Dir(init) => {
+                let (_, entry) = ns.claim(&base, &[""]);
+                (Form::Dir { dir: dir.join(&entry), init }, entry)
+            }
+            Kind::Script(kind) => {
+                let suffix = format!("{}.luau", kind.suffix());
+                let (_, entry) = ns.claim(&base, &[&suffix, ".meta.json5"]);
+                (Form::Script { path: dir.join(&entry), kind }, entry)
+            }
+            Kind::Text => {
+                let (_, entry) = ns.claim(&base, &[".txt", ".meta.json5"]);
+                (Form::Text { path: dir.join(&entry) }, entry)
+            }
+            Kind::Csv => {
+                let (_, entry) = ns.claim(&base, &[".csv", ".meta.json5"]);
+                (Form::Csv { path: dir.join(&entry) }, entry)
+            }
+            Kind::Model => {
+                let (_, entry) = ns.claim(&base, &[".model.json5"]);
+                (Form::Model { path: dir.join(&entry), inline: false }, entry)
+            }
+            Kind::Rbxm => {
+                let (_, entry) = ns.claim(&base, &[".rbxm", ".meta.json5"]);
+                let message = format!(
+                    "{} ({}) has a value no text file can hold; written as {}",
+                    dom.full_path_of(referent, "/"),
+                    instance.class,
+                    relative_to(&dir.join(&entry), &folder).display()
+                );
+                self.warn(message);
+                (Form::Rbxm { path: dir.join(&entry), xml: false }, entry)
+            }
+        };
+        if self.rules.ignores_path(&relative_to(&form_path(&form), &folder)) {
+            self.layout.excluded.insert(referent);
+            self.layout.protected.insert(form_path(&form));
+            return;
+        }
+        self.finish_plain(referent, parent, entry, form, needs_name, children);
+    }
+
+    fn finish_plain(&mut self, referent: Ref, parent: Ref, segment: String, form: Form, needs_name: bool, children: Vec<Ref>) {
+        let recurse_dir = match &form {
+            Form::Dir { dir, .. } => Some(dir.clone()),
+            _ => None,
+        };
+        let inline = matches!(form, Form::Rbxm { .. } | Form::Model { inline: true, .. });
+        self.place(
+            referent,
+            Placement {
+                parent: Some(parent),
+                segment,
+                form,
+                needs_name,
+                children: children.clone(),
+            },
+        );
+        if let Some(dir) = recurse_dir {
+            let ns = self.namespace_for(&dir);
+            self.layout_dir_children(referent, &dir, children, ns);
+        } else if inline {
+            for child in children {
+                self.layout_inline(child, referent);
+            }
+        }
+    }
+
+    /// An instance written inside an ancestor's model or rbxm file.
+    fn layout_inline(&mut self, referent: Ref, parent: Ref) {
+        let Some(instance) = self.dom.get_by_ref(referent) else { return };
+        let children = self.synced_children(instance);
+        self.place(
+            referent,
+            Placement {
+                parent: Some(parent),
+                segment: instance.name.clone(),
+                form: Form::Inline,
+                needs_name: false,
+                children: children.clone(),
+            },
+        );
+        for child in children {
+            self.layout_inline(child, referent);
+        }
+    }
+
+    /// Placements for an unchanged subtree (kept files), so references into it resolve.
+    fn old_segments(&mut self, referent: Ref, parent: Ref, old_ref: Ref, old: &OldTree) {
+        let segment = old
+            .fs_name(old_ref)
+            .or_else(|| self.dom.get_by_ref(referent).map(|i| i.name.clone()))
+            .unwrap_or_default();
+        self.place(
+            referent,
+            Placement {
+                parent: Some(parent),
+                segment,
+                form: Form::Kept,
+                needs_name: false,
+                children: Vec::new(),
+            },
+        );
+        let pairs = old.pair_subtree_children(self.dom, referent, old_ref);
+        for (new_child, old_child) in pairs {
+            self.old_segments(new_child, referent, old_child, old);
+        }
+    }
+
+    /// In incremental mode, the old file kind of a matched instance when it still fits.
+    fn keep_old_form(&self, instance: &Instance, has_children: bool, old: &OldForm) -> Option<Form> {
+        let fits = |form: Form| Some(form);
+        match old {
+            OldForm::Dir(path) => fits(Form::Dir {
+                dir: path.clone(),
+                init: if DIR_CLASSES.contains(&instance.class.as_str()) {
+                    Init::None
+                } else {
+                    match self.kind_for(instance, true) {
+                        Kind::Dir(init) => init,
+                        _ => Init::None,
+                    }
+                },
+            }),
+            OldForm::File(path, rule) => {
+                if has_children {
+                    return match rule {
+                        FileRule::Rbxm => fits(Form::Rbxm { path: path.clone(), xml: false }),
+                        FileRule::Rbxmx => fits(Form::Rbxm { path: path.clone(), xml: true }),
+                        _ => None,
+                    };
+                }
+                match rule {
+                    FileRule::Script(kind) => (script_kind(instance) == Some(*kind)
+                        && string_prop(instance, "Source").is_some())
+                    .then(|| Form::Script { path: path.clone(), kind: *kind }),
+                    FileRule::Text => (instance.class == "StringValue" && string_prop(instance, "Value").is_some())
+                        .then(|| Form::Text { path: path.clone() }),
+                    FileRule::Csv => csv_exact(instance).then(|| Form::Csv { path: path.clone() }),
+                    FileRule::JsonModel => filter::instance_encodable(instance)
+                        .then(|| Form::Model { path: path.clone(), inline: false }),
+                    FileRule::Rbxm => fits(Form::Rbxm { path: path.clone(), xml: false }),
+                    FileRule::Rbxmx => fits(Form::Rbxm { path: path.clone(), xml: true }),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+/// The name part a file name gives back on build (for deciding whether a kept file name
+/// still matches the instance's name).
+fn strip_for_name(segment: &str, form: &Form) -> String {
+    let name = match form {
+        Form::Dir { .. } => segment.to_string(),
+        _ => formats::builtin_rule(segment)
+            .map(|(_, name)| name)
+            .unwrap_or_else(|| segment.to_string()),
+    };
+    formats::strip_dedup_suffix(&name).to_string()
+}

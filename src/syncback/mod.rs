@@ -1,0 +1,403 @@
+//! Syncback: an instance tree becomes project files (the write half of Atlas).
+//!
+//! One code path serves `atlas syncback` and live syncback from Studio: both call [`run`]
+//! with a `WeakDom`, and only the origin of that dom differs. Planning is pure (dom +
+//! project + what is on disk -> a [`Plan`]); the writer then applies the plan safely
+//! (`writer`). See docs/syncback.md for what gets written.
+
+mod emit;
+mod filter;
+mod layout;
+mod naming;
+mod old_tree;
+mod orphans;
+mod progress;
+mod rules;
+mod writer;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rbx_dom_weak::{InstanceBuilder, WeakDom};
+
+use crate::json_writer::to_canonical_string;
+use crate::project::{self, Project, ProjectNode};
+use crate::properties;
+
+pub use naming::{needs_slug, slug};
+pub use progress::Progress;
+pub use writer::BACKUP_DIR;
+
+/// The services syncback keeps under a DataModel (fs-format.md §4.3).
+pub const VISIBLE_SERVICES: [&str; 14] = [
+    "Lighting",
+    "MaterialService",
+    "ReplicatedFirst",
+    "ReplicatedStorage",
+    "ServerScriptService",
+    "ServerStorage",
+    "SoundService",
+    "StarterGui",
+    "StarterPack",
+    "StarterPlayer",
+    "Teams",
+    "TextChatService",
+    "VoiceChatService",
+    "Workspace",
+];
+
+/// Clean rewrites everything below the `$path` roots and removes orphans; incremental
+/// keeps the paths and file kinds of matched instances and skips unchanged subtrees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncbackMode {
+    #[default]
+    Clean,
+    Incremental,
+}
+
+/// How to run a syncback.
+#[derive(Debug, Clone, Default)]
+pub struct SyncbackOptions {
+    pub mode: SyncbackMode,
+    /// Plan only; the report says what would change and nothing is written.
+    pub dry_run: bool,
+    /// Draw progress on stderr (the CLI sets this when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// What a syncback did (or, for a dry run, would do). Paths are relative to the project
+/// folder, sorted.
+#[derive(Debug, Clone, Default)]
+pub struct SyncbackReport {
+    /// Files created or changed.
+    pub written: Vec<PathBuf>,
+    /// Files of the plan whose bytes were already right (not touched).
+    pub unchanged: Vec<PathBuf>,
+    /// Removed files and directories (only the top-most of a removed subtree).
+    pub removed: Vec<PathBuf>,
+    /// Whether the project file itself was rewritten.
+    pub project_rewritten: bool,
+    pub duration: Duration,
+    pub warnings: Vec<String>,
+    /// Instances written (the camera, pruned services and ignored trees excluded).
+    pub instances: usize,
+    pub dry_run: bool,
+    /// Where the backup for `--undo` is (none when nothing changed or for a dry run).
+    pub backup: Option<PathBuf>,
+    /// The full contents of every file syncback owns after the run (absolute paths), so
+    /// a serve session can start without reading them back from disk.
+    pub files: BTreeMap<PathBuf, Vec<u8>>,
+    /// The project as written (with updated `$path` / `$properties`).
+    pub project: Option<Project>,
+}
+
+impl SyncbackReport {
+    /// The one-line summary printed at the end of a run.
+    pub fn summary(&self) -> String {
+        let verb = if self.dry_run { "Would write" } else { "Wrote" };
+        format!(
+            "{verb} {} file(s), {} unchanged, {} removed ({} instances) in {:.2?}",
+            self.written.len(),
+            self.unchanged.len(),
+            self.removed.len(),
+            self.instances,
+            self.duration
+        )
+    }
+}
+
+/// Why a syncback failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncbackError {
+    #[error("{0}")]
+    Project(String),
+    #[error("{}: {message}", .path.display())]
+    Io { path: PathBuf, message: String },
+    #[error("writing failed: {message}; {}", if *.restored { "the project was restored from the backup" } else { "restoring failed too: run `atlas syncback --undo`" })]
+    WriteFailed { message: String, restored: bool },
+    #[error("restoring the backup failed: {0}")]
+    RestoreFailed(String),
+    #[error("nothing to undo: no syncback backup in {}", .0.join(BACKUP_DIR).display())]
+    NothingToUndo(PathBuf),
+}
+
+/// The computed result of planning: every file and directory, what to remove, and the
+/// updated project.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Every file syncback owns, with its contents (absolute paths).
+    pub files: BTreeMap<PathBuf, Vec<u8>>,
+    pub dirs: BTreeSet<PathBuf>,
+    /// Top-most paths to remove.
+    pub removals: Vec<PathBuf>,
+    pub project: Project,
+    pub project_rewritten: bool,
+    pub warnings: Vec<String>,
+    pub instances: usize,
+    /// What is on disk below the synced directories (from the orphan scan).
+    existing_files: HashSet<PathBuf>,
+    existing_dirs: HashSet<PathBuf>,
+    scanned_roots: Vec<PathBuf>,
+}
+
+/// Plans a syncback of `dom` into `project` without writing anything.
+pub fn plan(project: &Project, dom: &WeakDom, options: &SyncbackOptions) -> Result<Plan, SyncbackError> {
+    let rules = rules::CompiledRules::new(project)?;
+    let mut warnings = Vec::new();
+    let needs_old = options.mode == SyncbackMode::Incremental || rules.has_ignore_trees() || rules.has_ignore_classes();
+    let old = if needs_old {
+        match old_tree::OldTree::build(project) {
+            Ok(old) => Some(old),
+            Err(err) => {
+                let message = format!("the project could not be read as it is ({err}); writing it fresh");
+                log::warn!("{message}");
+                warnings.push(message);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let mode = if old.is_none() { SyncbackMode::Clean } else { options.mode };
+    let planner = layout::Planner::new(dom, project, &rules, mode, old.as_ref())?;
+    let layout = planner.run();
+    warnings.extend(layout.warnings.iter().cloned());
+    let emitted = emit::emit(dom, &layout, &rules);
+    warnings.extend(emitted.warnings.iter().cloned());
+
+    let mut files: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
+    for file in emitted.files {
+        let relative = file.path.strip_prefix(project.folder()).unwrap_or(&file.path).to_path_buf();
+        if rules.ignores_path(&relative) {
+            continue;
+        }
+        files.insert(file.path, file.contents);
+    }
+    let mut dirs: BTreeSet<PathBuf> = emitted.dirs.into_iter().collect();
+    for path in files.keys() {
+        if let Some(parent) = path.parent() {
+            dirs.insert(parent.to_path_buf());
+        }
+    }
+    // Parents of directories (outside the project folder nothing is created).
+    let folder = project.folder().to_path_buf();
+    let mut all_dirs = BTreeSet::new();
+    for dir in &dirs {
+        let mut current = Some(dir.as_path());
+        while let Some(d) = current {
+            if d == folder || !d.starts_with(&folder) || !all_dirs.insert(d.to_path_buf()) {
+                break;
+            }
+            current = d.parent();
+        }
+    }
+
+    // The project file.
+    let mut new_project = project.clone();
+    new_project.tree = layout.tree.clone();
+    for node in &emitted.nodes {
+        apply_node(&mut new_project.tree, node);
+    }
+    let project_rewritten = new_project != *project;
+    if project_rewritten {
+        let text = to_canonical_string(&project::to_value(&new_project));
+        files.insert(project.file_path.clone(), text.into_bytes());
+    }
+
+    // Orphans.
+    let mut roots = layout.dir_roots.clone();
+    roots.sort();
+    roots.dedup();
+    let existing = orphans::scan(&roots);
+    let mut path_targets = HashSet::new();
+    collect_targets(&new_project.tree, &folder, &mut path_targets);
+    collect_targets(&project.tree, &folder, &mut path_targets);
+    let written_files: HashSet<PathBuf> = files.keys().cloned().collect();
+    let mut protected = layout.protected.clone();
+    protected.insert(project.file_path.clone());
+    let candidates = (mode == SyncbackMode::Incremental).then(|| {
+        old.as_ref()
+            .map(|old| {
+                old.paths_of_subtree(old.root())
+                    .into_iter()
+                    .filter(|p| !protected.contains(p))
+                    .collect::<HashSet<_>>()
+            })
+            .unwrap_or_default()
+    });
+    let keep = orphans::Keep {
+        folder: &folder,
+        files: &written_files,
+        dirs: &all_dirs.iter().cloned().collect(),
+        protected: &protected,
+        path_targets: &path_targets,
+        rules: &rules,
+        candidates: candidates.as_ref(),
+    };
+    let mut removals = orphans::find(&roots, &existing, &keep);
+    for replaced in &layout.replaced {
+        if replaced.exists() && !written_files.contains(replaced) && !removals.contains(replaced) {
+            let still_used = collect_targets_vec(&new_project.tree, &folder).contains(replaced);
+            if !still_used {
+                removals.push(replaced.clone());
+            }
+        }
+    }
+    removals.sort();
+
+    Ok(Plan {
+        files,
+        dirs: all_dirs,
+        removals,
+        project: new_project,
+        project_rewritten,
+        warnings,
+        instances: layout.placements.len(),
+        existing_files: existing.files,
+        existing_dirs: existing.dirs,
+        scanned_roots: roots,
+    })
+}
+
+fn collect_targets(node: &ProjectNode, folder: &Path, out: &mut HashSet<PathBuf>) {
+    if let Some(path) = &node.path {
+        out.insert(folder.join(path.path()));
+    }
+    for child in node.children.values() {
+        collect_targets(child, folder, out);
+    }
+}
+
+fn collect_targets_vec(node: &ProjectNode, folder: &Path) -> HashSet<PathBuf> {
+    let mut out = HashSet::new();
+    collect_targets(node, folder, &mut out);
+    out
+}
+
+/// Puts a node's properties and attributes into the project tree, keeping the existing
+/// text of values that decode to exactly the same thing (no churn).
+fn apply_node(tree: &mut ProjectNode, data: &emit::NodeData) {
+    let mut node = tree;
+    for key in &data.key_path {
+        match node.children.get_mut(key) {
+            Some(child) => node = child,
+            None => return,
+        }
+    }
+    if data.cleared {
+        node.properties.clear();
+        node.attributes.clear();
+        return;
+    }
+    let mut new_properties = BTreeMap::new();
+    for (name, (value, variant)) in &data.properties {
+        let kept = node.properties.get(name).filter(|old| {
+            properties::decode_property(&data.class_name, name, old)
+                .is_ok_and(|decoded| filter::identical(&decoded, variant))
+        });
+        new_properties.insert(name.clone(), kept.cloned().unwrap_or_else(|| value.clone()));
+    }
+    node.properties = new_properties;
+    let mut new_attributes = BTreeMap::new();
+    for (name, value) in &data.attributes {
+        let kept = node.attributes.get(name).filter(|old| {
+            let a = properties::decode_attribute(name, old);
+            let b = properties::decode_attribute(name, value);
+            matches!((a, b), (Ok(a), Ok(b)) if filter::identical(&a, &b))
+        });
+        new_attributes.insert(name.clone(), kept.cloned().unwrap_or_else(|| value.clone()));
+    }
+    node.attributes = new_attributes;
+}
+
+/// Runs a syncback: plans, then (unless `dry_run`) writes safely. The dom may come from a
+/// place file or from Studio; its root is a DataModel (place) or the model's root.
+pub fn run(project: &Project, dom: WeakDom, options: &SyncbackOptions) -> Result<SyncbackReport, SyncbackError> {
+    let started = Instant::now();
+    let plan = {
+        let progress = Progress::new(options.progress);
+        progress.stage("Planning", 0);
+        plan(project, &dom, options)?
+    };
+    drop(dom);
+    execute(project.folder(), plan, options, started)
+}
+
+/// Applies a plan made by [`plan`] (or only classifies it for a dry run) and reports.
+pub fn execute(folder: &Path, plan: Plan, options: &SyncbackOptions, started: Instant) -> Result<SyncbackReport, SyncbackError> {
+    let progress = Progress::new(options.progress);
+    let classified = writer::classify(
+        &plan.files,
+        &plan.dirs,
+        &plan.existing_files,
+        &plan.existing_dirs,
+        &plan.scanned_roots,
+    );
+    let mut backup = None;
+    if !options.dry_run {
+        let written = writer::apply(folder, &plan.files, &classified, &plan.removals, &progress)?;
+        backup = written.backup;
+    }
+    progress.finish();
+    let rel = |paths: &[PathBuf]| -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = paths
+            .iter()
+            .map(|p| p.strip_prefix(folder).unwrap_or(p).to_path_buf())
+            .collect();
+        out.sort();
+        out
+    };
+    let mut written = rel(&classified.created);
+    written.extend(rel(&classified.overwritten));
+    written.sort();
+    Ok(SyncbackReport {
+        written,
+        unchanged: rel(&classified.unchanged),
+        removed: rel(&plan.removals),
+        project_rewritten: plan.project_rewritten,
+        duration: started.elapsed(),
+        warnings: plan.warnings,
+        instances: plan.instances,
+        dry_run: options.dry_run,
+        backup,
+        files: plan.files,
+        project: Some(plan.project),
+    })
+}
+
+/// Restores the project in `folder` as it was before the last syncback.
+pub fn undo(folder: &Path) -> Result<Vec<PathBuf>, SyncbackError> {
+    let restored = writer::restore(folder)?;
+    let mut all = restored.deleted;
+    all.extend(restored.restored);
+    all.sort();
+    Ok(all)
+}
+
+/// Turns a model file's dom into the tree syncback expects: one top-level instance
+/// becomes the root; several become the children of a Folder root named `name`.
+pub fn model_root(mut dom: WeakDom, name: &str) -> WeakDom {
+    let roots = dom.root().children().to_vec();
+    if roots.len() == 1 {
+        let only = roots[0];
+        let instance = dom.get_by_ref(only).expect("child of the root");
+        let builder = InstanceBuilder::new(instance.class.as_str())
+            .with_name(instance.name.clone())
+            .with_referent(only)
+            .with_properties(instance.properties.iter().map(|(k, v)| (*k, v.clone())));
+        let children = instance.children().to_vec();
+        let mut out = WeakDom::new(builder);
+        let root = out.root_ref();
+        for child in children {
+            dom.transfer(child, &mut out, root);
+        }
+        return out;
+    }
+    let mut out = WeakDom::new(InstanceBuilder::new("Folder").with_name(name));
+    let root = out.root_ref();
+    for child in roots {
+        dom.transfer(child, &mut out, root);
+    }
+    out
+}

@@ -1,0 +1,186 @@
+//! File-safe names (slugs) and `~N` duplicate suffixes (fs-format.md §4.7-4.8, with the
+//! Atlas differences listed in docs/syncback.md).
+
+use std::collections::HashSet;
+
+/// Characters no file name may contain on some platform, and `~` (our dedup marker).
+const FORBIDDEN: [char; 10] = ['<', '>', ':', '"', '/', '|', '?', '*', '\\', '~'];
+
+/// Suffixes that would change how the build reads a file name.
+const DANGEROUS_SUFFIXES: [&str; 8] = [
+    ".server", ".client", ".plugin", ".local", ".legacy", ".meta", ".model", ".project",
+];
+
+/// Names Windows reserves (with or without an extension), and `init`, which the build
+/// reads as a directory's init file.
+const RESERVED_STEMS: [&str; 23] = [
+    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
+    "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9", "init",
+];
+
+/// Longest slug, in bytes, so that a file name with suffixes stays well under 255 bytes.
+const MAX_SLUG_BYTES: usize = 150;
+
+fn reserved_stem(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or("");
+    RESERVED_STEMS.iter().any(|r| stem.eq_ignore_ascii_case(r))
+}
+
+fn ends_with_dangerous_suffix(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    DANGEROUS_SUFFIXES.iter().any(|s| lower.ends_with(s))
+}
+
+/// Whether an instance name cannot be used verbatim as a file or directory base name.
+pub fn needs_slug(name: &str) -> bool {
+    name.is_empty()
+        || name.len() > MAX_SLUG_BYTES
+        || name.starts_with(' ')
+        || name.starts_with('.')
+        || name.ends_with(' ')
+        || name.ends_with('.')
+        || name.chars().any(|c| FORBIDDEN.contains(&c) || c.is_control())
+        || ends_with_dangerous_suffix(name)
+        || reserved_stem(name)
+}
+
+/// The file-safe base for `name`: itself when safe, otherwise a slug (the real name is then
+/// recorded in a meta/model file by the caller).
+pub fn slug(name: &str) -> String {
+    if !needs_slug(name) {
+        return name.to_string();
+    }
+    let mut out: String = name
+        .chars()
+        .map(|c| if FORBIDDEN.contains(&c) || c.is_control() { '_' } else { c })
+        .collect();
+    out = out.trim_start_matches(' ').to_string();
+    if out.starts_with('.') {
+        out.replace_range(0..1, "_");
+    }
+    while ends_with_dangerous_suffix(&out) {
+        match out.rfind('.') {
+            Some(index) => out.replace_range(index..index + 1, "_"),
+            None => break,
+        }
+    }
+    out = out.trim_end_matches([' ', '.']).to_string();
+    if out.len() > MAX_SLUG_BYTES {
+        let mut cut = MAX_SLUG_BYTES;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out = out.trim_end_matches([' ', '.']).to_string();
+    }
+    if reserved_stem(&out) {
+        let stem_len = out.find('.').unwrap_or(out.len());
+        out.insert(stem_len, '_');
+    }
+    if out.chars().all(|c| c == '_') {
+        out = "instance".to_string();
+    }
+    out
+}
+
+/// The names already taken in one directory, compared case-insensitively (file systems
+/// on Windows and macOS are).
+#[derive(Debug, Default, Clone)]
+pub struct Namespace {
+    taken: HashSet<String>,
+}
+
+impl Namespace {
+    pub fn new() -> Self {
+        Namespace::default()
+    }
+
+    fn key(name: &str) -> String {
+        name.to_lowercase()
+    }
+
+    /// Marks `name` as taken (an existing file to protect, a project child's name).
+    pub fn reserve(&mut self, name: &str) {
+        self.taken.insert(Namespace::key(name));
+    }
+
+    pub fn is_taken(&self, name: &str) -> bool {
+        self.taken.contains(&Namespace::key(name))
+    }
+
+    /// Claims the first free name `base[~N]` + each of `suffixes` (all must be free:
+    /// e.g. `.server.luau` and `.meta.json5` for a script with an adjacent meta file).
+    /// The first suffix names the entry; returns (base used, entry name).
+    pub fn claim(&mut self, base: &str, suffixes: &[&str]) -> (String, String) {
+        let mut n = 1u32;
+        loop {
+            let candidate = if n == 1 {
+                base.to_string()
+            } else {
+                format!("{base}~{n}")
+            };
+            let names: Vec<String> = suffixes.iter().map(|s| format!("{candidate}{s}")).collect();
+            if names.iter().all(|name| !self.is_taken(name)) {
+                for name in &names {
+                    self.reserve(name);
+                }
+                let entry = names.into_iter().next().unwrap_or_else(|| candidate.clone());
+                return (candidate, entry);
+            }
+            n += 1;
+        }
+    }
+
+    /// Claims an exact name (kept from an existing file in incremental mode).
+    pub fn claim_exact(&mut self, names: &[String]) {
+        for name in names {
+            self.reserve(name);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("Hey/Bro"), "Hey_Bro");
+        assert_eq!(slug("A:B"), "A_B");
+        assert_eq!(slug("What?"), "What_");
+        assert_eq!(slug("Data~2"), "Data_2");
+        assert_eq!(slug(" Foo. "), "Foo");
+        assert_eq!(slug("???"), "instance");
+        assert_eq!(slug("init"), "init_");
+        assert_eq!(slug("Init"), "Init_");
+        assert_eq!(slug("CON"), "CON_");
+        assert_eq!(slug("con."), "con_");
+        assert_eq!(slug("CON.txt"), "CON_.txt");
+        assert_eq!(slug("init.luau"), "init_.luau");
+        assert_eq!(slug("foo.server"), "foo_server");
+        assert_eq!(slug("x.Model"), "x_Model");
+        assert_eq!(slug("a.server.client"), "a_server_client");
+        assert_eq!(slug(".hidden"), "_hidden");
+        assert_eq!(slug(""), "instance");
+        assert_eq!(slug("<Angle>"), "_Angle_");
+        assert_eq!(slug("He said \"hi\""), "He said _hi_");
+        assert_eq!(slug("Plain name"), "Plain name");
+        assert_eq!(slug("Ünïcödé"), "Ünïcödé");
+        let long = "x".repeat(300);
+        assert_eq!(slug(&long).len(), MAX_SLUG_BYTES);
+        for name in ["Hey/Bro", "CON", "init", "a.server", " x ", "...", "~1", "init.luau"] {
+            let s = slug(name);
+            assert!(!needs_slug(&s), "{name} -> {s}");
+        }
+    }
+
+    #[test]
+    fn dedup_is_case_insensitive_and_skips_one() {
+        let mut ns = Namespace::new();
+        assert_eq!(ns.claim("Data", &[""]).1, "Data");
+        assert_eq!(ns.claim("Data", &[""]).1, "Data~2");
+        assert_eq!(ns.claim("data", &[""]).1, "data~3");
+        assert_eq!(ns.claim("Data", &[".luau", ".meta.json5"]).1, "Data.luau");
+        assert_eq!(ns.claim("Data", &[".txt", ".meta.json5"]).1, "Data~2.txt");
+    }
+}

@@ -1,0 +1,243 @@
+//! The project as it is on disk, built like `atlas build` would: incremental mode keeps the
+//! names and file kinds of matched instances, and ignore rules protect the files of
+//! instances syncback must not touch.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+
+use rbx_dom_weak::types::{Ref, Variant};
+use rbx_dom_weak::WeakDom;
+
+use super::filter;
+use super::rules::{tree_segment, CompiledRules};
+use crate::formats::{self, FileRule};
+use crate::project::Project;
+use crate::snapshot::{BuiltDom, FileKind, InstigatingSource};
+use crate::vfs::Vfs;
+
+/// What an old instance was read from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OldForm {
+    Dir(PathBuf),
+    File(PathBuf, FileRule),
+}
+
+/// The old tree and what each instance came from.
+pub struct OldTree {
+    built: BuiltDom,
+    ctx: formats::Context,
+}
+
+impl OldTree {
+    /// Builds the project as it is on disk.
+    pub fn build(project: &Project) -> Result<OldTree, String> {
+        let built = crate::build::build_project(&Vfs::new_default(), project).map_err(|e| e.to_string())?;
+        let ctx = formats::Context::default()
+            .for_project(project)
+            .map_err(|e| e.to_string())?;
+        Ok(OldTree { built, ctx })
+    }
+
+    pub fn dom(&self) -> &WeakDom {
+        &self.built.dom
+    }
+
+    pub fn root(&self) -> Ref {
+        self.built.dom.root_ref()
+    }
+
+    pub fn children(&self, old: Ref) -> Vec<Ref> {
+        self.built
+            .dom
+            .get_by_ref(old)
+            .map(|i| i.children().to_vec())
+            .unwrap_or_default()
+    }
+
+    /// The old child named `name` (for project nodes).
+    pub fn child_named(&self, old: Ref, name: &str) -> Option<Ref> {
+        self.children(old)
+            .into_iter()
+            .find(|c| self.built.dom.get_by_ref(*c).is_some_and(|i| i.name == name))
+    }
+
+    pub fn fs_name(&self, old: Ref) -> Option<String> {
+        let metadata = self.built.metadata.get(&old)?;
+        match &metadata.instigating_source {
+            Some(InstigatingSource::Path(_)) => metadata.fs_name.clone(),
+            _ => None,
+        }
+    }
+
+    fn source_path(&self, old: Ref) -> Option<&Path> {
+        match &self.built.metadata.get(&old)?.instigating_source {
+            Some(InstigatingSource::Path(path)) => Some(path),
+            _ => None,
+        }
+    }
+
+    /// The file kind an old instance was read from (`None` inside model files and for
+    /// project nodes).
+    pub fn form(&self, old: Ref) -> Option<OldForm> {
+        let metadata = self.built.metadata.get(&old)?;
+        let path = self.source_path(old)?.to_path_buf();
+        match metadata.kind? {
+            FileKind::Directory | FileKind::InitDirectory => Some(OldForm::Dir(path)),
+            FileKind::Script
+            | FileKind::Text
+            | FileKind::Csv
+            | FileKind::JsonModel
+            | FileKind::JsonModule
+            | FileKind::BinaryModel
+            | FileKind::XmlModel => {
+                let name = path.file_name()?.to_str()?.to_string();
+                let (rule, _) = self.ctx.rule_for(&path, &name)?;
+                Some(OldForm::File(path, rule))
+            }
+            FileKind::Project | FileKind::ProjectNode => None,
+        }
+    }
+
+    /// Whether the old instance's name came from a meta/model `name` rather than its file.
+    pub fn has_name_override(&self, old: Ref) -> bool {
+        let (Some(instance), Some(fs_name)) = (self.built.dom.get_by_ref(old), self.fs_name(old)) else {
+            return false;
+        };
+        let derived = match self.form(old) {
+            Some(OldForm::Dir(_)) => fs_name.clone(),
+            _ => formats::builtin_rule(&fs_name).map(|(_, n)| n).unwrap_or(fs_name),
+        };
+        formats::strip_dedup_suffix(&derived) != instance.name
+    }
+
+    /// Every existing file or directory the old instance and its subtree were read from.
+    pub fn paths_of_subtree(&self, old: Ref) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for instance in self.built.dom.descendants_of(old) {
+            if let Some(metadata) = self.built.metadata.get(&instance.referent()) {
+                if let Some(InstigatingSource::Path(path)) = &metadata.instigating_source {
+                    out.push(path.clone());
+                }
+                for path in &metadata.relevant_paths {
+                    if path.exists() && !formats_is_project_file(path) {
+                        out.push(path.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Files of old instances that ignore rules protect (`ignoreTrees`, `ignoreClasses`).
+    pub fn protected_entries(&self, rules: &CompiledRules) -> Vec<(PathBuf, ())> {
+        if !rules.has_ignore_trees() && !rules.has_ignore_classes() {
+            return Vec::new();
+        }
+        let dom = &self.built.dom;
+        let mut out = Vec::new();
+        let mut stack: Vec<(Ref, String)> = dom.root().children().iter().map(|r| (*r, String::new())).collect();
+        while let Some((referent, parent_path)) = stack.pop() {
+            let Some(instance) = dom.get_by_ref(referent) else { continue };
+            let path = if parent_path.is_empty() {
+                tree_segment(&instance.name)
+            } else {
+                format!("{parent_path}/{}", tree_segment(&instance.name))
+            };
+            if rules.ignores_tree(&path) || rules.ignores_class(instance.class.as_str()) {
+                for file in self.paths_of_subtree(referent) {
+                    out.push((file, ()));
+                }
+                continue;
+            }
+            for child in instance.children() {
+                stack.push((*child, path.clone()));
+            }
+        }
+        out
+    }
+
+    /// Pairs new children with old ones: same name and class, in order.
+    pub fn match_children(&self, dom: &WeakDom, new_children: &[Ref], old_children: &[Ref]) -> HashMap<Ref, Ref> {
+        let mut groups: HashMap<(&str, &str), VecDeque<Ref>> = HashMap::new();
+        for old in old_children {
+            if let Some(instance) = self.built.dom.get_by_ref(*old) {
+                groups
+                    .entry((instance.name.as_str(), instance.class.as_str()))
+                    .or_default()
+                    .push_back(*old);
+            }
+        }
+        let mut out = HashMap::new();
+        for new in new_children {
+            let Some(instance) = dom.get_by_ref(*new) else { continue };
+            if let Some(group) = groups.get_mut(&(instance.name.as_str(), instance.class.as_str())) {
+                if let Some(old) = group.pop_front() {
+                    out.insert(*new, old);
+                }
+            }
+        }
+        out
+    }
+
+    /// The matched child pairs of two matched instances.
+    pub fn pair_subtree_children(&self, dom: &WeakDom, new: Ref, old: Ref) -> Vec<(Ref, Ref)> {
+        let new_children = dom.get_by_ref(new).map(|i| i.children().to_vec()).unwrap_or_default();
+        let old_children = self.children(old);
+        let matches = self.match_children(dom, &new_children, &old_children);
+        new_children
+            .iter()
+            .filter_map(|n| matches.get(n).map(|o| (*n, *o)))
+            .collect()
+    }
+
+    /// Whether the new subtree equals the old one in everything syncback writes.
+    pub fn unchanged(&self, dom: &WeakDom, new: Ref, old: Ref, rules: &CompiledRules, excluded: &HashSet<Ref>) -> bool {
+        let (Some(a), Some(b)) = (dom.get_by_ref(new), self.built.dom.get_by_ref(old)) else {
+            return false;
+        };
+        if a.name != b.name || a.class != b.class {
+            return false;
+        }
+        // References are rewritten as paths; compare conservatively.
+        if a.properties.values().any(|v| matches!(v, Variant::Ref(r) if r.is_some())) {
+            return false;
+        }
+        let (pa, pb) = (compared_properties(rules, a), compared_properties(rules, b));
+        if pa.len() != pb.len()
+            || pa
+                .iter()
+                .zip(pb.iter())
+                .any(|((ka, va), (kb, vb))| ka != kb || !filter::identical(va, vb))
+        {
+            return false;
+        }
+        let new_children: Vec<Ref> = a.children().iter().copied().filter(|c| !excluded.contains(c)).collect();
+        if new_children.len() != b.children().len() {
+            return false;
+        }
+        let matches = self.match_children(dom, &new_children, b.children());
+        if matches.len() != new_children.len() {
+            return false;
+        }
+        new_children
+            .iter()
+            .all(|n| self.unchanged(dom, *n, matches[n], rules, excluded))
+    }
+}
+
+fn formats_is_project_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(crate::project::is_project_file_name)
+}
+
+/// The properties `unchanged` compares: what files record, plus non-empty attributes.
+fn compared_properties<'i>(rules: &CompiledRules, instance: &'i rbx_dom_weak::Instance) -> Vec<(&'i str, &'i Variant)> {
+    let mut props = filter::kept_properties(rules, instance);
+    if let Some(value @ Variant::Attributes(attributes)) = instance.properties.get(&"Attributes".into()) {
+        if !attributes.is_empty() {
+            props.push(("Attributes", value));
+        }
+    }
+    props
+}

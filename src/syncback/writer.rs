@@ -1,0 +1,347 @@
+//! The safe writer (DESIGN.md decision 7): a backup of everything that will be
+//! overwritten or removed is made before the first change, new contents go through a
+//! temporary file and a rename, orphans are removed last, and any failure restores the
+//! project from the backup. `atlas syncback --undo` uses the same restore.
+//!
+//! The backup lives in `<project folder>/.atlas/backup/`: a `manifest.json` and the saved
+//! files under `files/` (flat, numbered, extension-less so no build rule reads them).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::progress::Progress;
+use super::SyncbackError;
+
+/// The backup folder, relative to the project folder.
+pub const BACKUP_DIR: &str = ".atlas/backup";
+const MANIFEST: &str = "manifest.json";
+
+/// What writing a plan will do to each path.
+#[derive(Debug, Default, Clone)]
+pub struct Classified {
+    pub created: Vec<PathBuf>,
+    pub overwritten: Vec<PathBuf>,
+    pub unchanged: Vec<PathBuf>,
+    /// Directories that do not exist yet, parents first.
+    pub created_dirs: Vec<PathBuf>,
+    /// Existing paths in the way of a planned file or directory (a directory where a file
+    /// goes, or the reverse); removed (with a backup) before writing.
+    pub in_the_way: Vec<PathBuf>,
+}
+
+/// Compares planned contents with the disk. `known_files`/`known_dirs` are what a scan
+/// already found (paths outside them are checked with the file system).
+pub fn classify(
+    files: &BTreeMap<PathBuf, Vec<u8>>,
+    dirs: &BTreeSet<PathBuf>,
+    known_files: &HashSet<PathBuf>,
+    known_dirs: &HashSet<PathBuf>,
+    scanned_roots: &[PathBuf],
+) -> Classified {
+    let scanned = |path: &Path| scanned_roots.iter().any(|root| path.starts_with(root));
+    enum State {
+        Created,
+        Overwritten,
+        Unchanged,
+        InTheWay,
+    }
+    let states: Vec<(&PathBuf, State)> = files
+        .par_iter()
+        .map(|(path, contents)| {
+            let exists_as_file = if scanned(path) {
+                known_files.contains(path)
+            } else {
+                path.is_file()
+            };
+            let exists_as_dir = if scanned(path) { known_dirs.contains(path) } else { path.is_dir() };
+            let state = if exists_as_dir {
+                State::InTheWay
+            } else if !exists_as_file {
+                State::Created
+            } else {
+                match std::fs::metadata(path) {
+                    Ok(meta) if meta.len() as usize != contents.len() => State::Overwritten,
+                    Ok(_) => match std::fs::read(path) {
+                        Ok(bytes) if bytes == *contents => State::Unchanged,
+                        _ => State::Overwritten,
+                    },
+                    Err(_) => State::Created,
+                }
+            };
+            (path, state)
+        })
+        .collect();
+    let mut out = Classified::default();
+    for (path, state) in states {
+        match state {
+            State::Created => out.created.push(path.clone()),
+            State::Overwritten => out.overwritten.push(path.clone()),
+            State::Unchanged => out.unchanged.push(path.clone()),
+            State::InTheWay => {
+                out.in_the_way.push(path.clone());
+                out.created.push(path.clone());
+            }
+        }
+    }
+    for dir in dirs {
+        let exists_dir = if scanned(dir) { known_dirs.contains(dir) } else { dir.is_dir() };
+        if exists_dir {
+            continue;
+        }
+        let exists_file = if scanned(dir) { known_files.contains(dir) } else { dir.is_file() };
+        if exists_file {
+            out.in_the_way.push(dir.clone());
+        }
+        out.created_dirs.push(dir.clone());
+    }
+    out.created_dirs.sort();
+    out.created_dirs.dedup();
+    out
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Saved {
+    path: PathBuf,
+    backup: String,
+}
+
+/// The backup's table of contents; paths are relative to the project folder.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Manifest {
+    version: u32,
+    created_files: Vec<PathBuf>,
+    created_dirs: Vec<PathBuf>,
+    overwritten: Vec<Saved>,
+    removed: Vec<Saved>,
+}
+
+/// What writing did.
+#[derive(Debug, Default, Clone)]
+pub struct Written {
+    pub backup: Option<PathBuf>,
+}
+
+fn io_error(path: &Path, err: io::Error) -> SyncbackError {
+    SyncbackError::Io {
+        path: path.to_path_buf(),
+        message: err.to_string(),
+    }
+}
+
+fn relative(folder: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(folder).unwrap_or(path).to_path_buf()
+}
+
+/// Moves `from` to `to`, copying when a rename is impossible (another device).
+fn move_path(from: &Path, to: &Path) -> io::Result<()> {
+    match std::fs::rename(from, to) {
+        Ok(()) => Ok(()),
+        Err(_) if from.is_file() => {
+            std::fs::copy(from, to)?;
+            std::fs::remove_file(from)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Writes the plan: backup, directories, files, then removals. On failure everything done
+/// so far is undone and the error says so.
+pub fn apply(
+    folder: &Path,
+    files: &BTreeMap<PathBuf, Vec<u8>>,
+    classified: &Classified,
+    removals: &[PathBuf],
+    progress: &Progress,
+) -> Result<Written, SyncbackError> {
+    let nothing_to_do = classified.created.is_empty()
+        && classified.overwritten.is_empty()
+        && classified.created_dirs.is_empty()
+        && removals.is_empty();
+    if nothing_to_do {
+        return Ok(Written::default());
+    }
+    let backup_dir = folder.join(BACKUP_DIR);
+    let staging = folder.join(".atlas/backup.new");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|e| io_error(&staging, e))?;
+    }
+    std::fs::create_dir_all(staging.join("files")).map_err(|e| io_error(&staging, e))?;
+
+    // 1. Save what will be overwritten (a hard link costs nothing and keeps the old bytes
+    // when the new file is renamed over the name).
+    let mut manifest = Manifest {
+        version: 1,
+        created_files: classified.created.iter().map(|p| relative(folder, p)).collect(),
+        created_dirs: classified.created_dirs.iter().map(|p| relative(folder, p)).collect(),
+        ..Default::default()
+    };
+    let mut counter = 0usize;
+    let mut next_name = || {
+        counter += 1;
+        format!("files/{counter}")
+    };
+    for path in &classified.overwritten {
+        let name = next_name();
+        let target = staging.join(&name);
+        if std::fs::hard_link(path, &target).is_err() {
+            std::fs::copy(path, &target).map_err(|e| io_error(path, e))?;
+        }
+        manifest.overwritten.push(Saved {
+            path: relative(folder, path),
+            backup: name,
+        });
+    }
+    let mut to_remove: Vec<(PathBuf, String)> = Vec::new();
+    for path in classified.in_the_way.iter().chain(removals.iter()) {
+        let name = next_name();
+        manifest.removed.push(Saved {
+            path: relative(folder, path),
+            backup: name.clone(),
+        });
+        to_remove.push((path.clone(), name));
+    }
+    let manifest_text = serde_json::to_string_pretty(&manifest).map_err(|e| SyncbackError::Io {
+        path: staging.join(MANIFEST),
+        message: e.to_string(),
+    })?;
+    std::fs::write(staging.join(MANIFEST), manifest_text).map_err(|e| io_error(&staging, e))?;
+    if backup_dir.exists() {
+        std::fs::remove_dir_all(&backup_dir).map_err(|e| io_error(&backup_dir, e))?;
+    }
+    std::fs::rename(&staging, &backup_dir).map_err(|e| io_error(&backup_dir, e))?;
+
+    let result = write_all(folder, files, classified, &to_remove, &backup_dir, progress);
+    match result {
+        Ok(()) => Ok(Written {
+            backup: Some(backup_dir),
+        }),
+        Err(err) => {
+            let restored = restore(folder).map(|_| true).unwrap_or(false);
+            Err(SyncbackError::WriteFailed {
+                message: err.to_string(),
+                restored,
+            })
+        }
+    }
+}
+
+fn write_all(
+    folder: &Path,
+    files: &BTreeMap<PathBuf, Vec<u8>>,
+    classified: &Classified,
+    to_remove: &[(PathBuf, String)],
+    backup_dir: &Path,
+    progress: &Progress,
+) -> Result<(), SyncbackError> {
+    let _ = folder;
+    // Things in the way of planned paths go first (into the backup).
+    let in_the_way: HashSet<&PathBuf> = classified.in_the_way.iter().collect();
+    for (path, name) in to_remove.iter().filter(|(p, _)| in_the_way.contains(p)) {
+        move_path(path, &backup_dir.join(name)).map_err(|e| io_error(path, e))?;
+    }
+    for dir in &classified.created_dirs {
+        match std::fs::create_dir(dir) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?
+            }
+            Err(err) => return Err(io_error(dir, err)),
+        }
+    }
+    let created: HashSet<&PathBuf> = classified.created.iter().collect();
+    let written = AtomicUsize::new(0);
+    progress.stage("Writing files", classified.created.len() + classified.overwritten.len());
+    classified
+        .created
+        .par_iter()
+        .chain(classified.overwritten.par_iter())
+        .try_for_each(|path| {
+            let contents = &files[path];
+            let result = if created.contains(path) {
+                // A new file: the manifest already lists it, so undo removes a partial one.
+                std::fs::write(path, contents)
+            } else {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let temp = path.with_file_name(format!(".{name}.atlas-tmp"));
+                std::fs::write(&temp, contents).and_then(|_| std::fs::rename(&temp, path)).inspect_err(|_| {
+                    let _ = std::fs::remove_file(&temp);
+                })
+            };
+            written.fetch_add(1, Ordering::Relaxed);
+            progress.inc();
+            result.map_err(|e| io_error(path, e))
+        })?;
+    // Orphans last.
+    for (path, name) in to_remove.iter().filter(|(p, _)| !in_the_way.contains(p)) {
+        move_path(path, &backup_dir.join(name)).map_err(|e| io_error(path, e))?;
+    }
+    Ok(())
+}
+
+/// What an undo restored.
+#[derive(Debug, Default, Clone)]
+pub struct Restored {
+    pub deleted: Vec<PathBuf>,
+    pub restored: Vec<PathBuf>,
+}
+
+/// Restores the project from the last backup (after a failed write, or `--undo`), then
+/// deletes the backup.
+pub fn restore(folder: &Path) -> Result<Restored, SyncbackError> {
+    let backup_dir = folder.join(BACKUP_DIR);
+    let manifest_path = backup_dir.join(MANIFEST);
+    let text = std::fs::read_to_string(&manifest_path).map_err(|_| SyncbackError::NothingToUndo(folder.to_path_buf()))?;
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| SyncbackError::Io {
+        path: manifest_path.clone(),
+        message: e.to_string(),
+    })?;
+    let mut out = Restored::default();
+    let mut failures = Vec::new();
+    for path in &manifest.created_files {
+        let full = folder.join(path);
+        if full.is_file() {
+            match std::fs::remove_file(&full) {
+                Ok(()) => out.deleted.push(path.clone()),
+                Err(err) => failures.push(format!("{}: {err}", full.display())),
+            }
+        }
+    }
+    for saved in manifest.overwritten.iter().chain(manifest.removed.iter()) {
+        let from = backup_dir.join(&saved.backup);
+        let to = folder.join(&saved.path);
+        if !from.exists() {
+            continue;
+        }
+        if let Some(parent) = to.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        if to.is_dir() && from.is_file() {
+            let _ = std::fs::remove_dir_all(&to);
+        } else if to.is_file() && from.is_dir() {
+            let _ = std::fs::remove_file(&to);
+        }
+        match move_path(&from, &to) {
+            Ok(()) => out.restored.push(saved.path.clone()),
+            Err(err) => failures.push(format!("{}: {err}", to.display())),
+        }
+    }
+    let mut dirs = manifest.created_dirs.clone();
+    dirs.sort();
+    for dir in dirs.iter().rev() {
+        let full = folder.join(dir);
+        let _ = std::fs::remove_dir(&full);
+    }
+    if !failures.is_empty() {
+        return Err(SyncbackError::RestoreFailed(failures.join("; ")));
+    }
+    std::fs::remove_dir_all(&backup_dir).map_err(|e| io_error(&backup_dir, e))?;
+    let atlas_dir = folder.join(".atlas");
+    let _ = std::fs::remove_dir(&atlas_dir);
+    Ok(out)
+}
