@@ -162,6 +162,37 @@ impl From<bool> for Value {
     }
 }
 
+/// Encodes the value model for the wire (msgpack or JSON): Float32 as f32, Float as f64,
+/// Int/UInt as integers, Object as a map. serve uses it for property values.
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            Value::Null => serializer.serialize_unit(),
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Int(i) => serializer.serialize_i64(*i),
+            Value::UInt(u) => serializer.serialize_u64(*u),
+            Value::Float(x) => serializer.serialize_f64(*x),
+            Value::Float32(x) => serializer.serialize_f32(*x),
+            Value::String(s) => serializer.serialize_str(s),
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Value::Object(map) => {
+                let mut out = serializer.serialize_map(Some(map.len()))?;
+                for (key, value) in map {
+                    out.serialize_entry(key, value)?;
+                }
+                out.end()
+            }
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for Value {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
         deserializer.deserialize_any(ValueVisitor)
@@ -272,5 +303,26 @@ mod tests {
     #[test]
     fn rejects_duplicate_keys() {
         assert!(parse("{a: 1, a: 2}").is_err());
+    }
+
+    #[test]
+    fn serializes_to_msgpack_with_float_widths() {
+        let value = Value::object([
+            ("f32", Value::Float32(1.5)),
+            ("f64", Value::Float(2.5)),
+            ("int", Value::Int(-3)),
+            ("list", Value::Array(vec![Value::Null, Value::Bool(true)])),
+        ]);
+        let bytes = rmp_serde::to_vec_named(&value).unwrap();
+        // fixmap(4), "f32" -> float32 (0xca), "f64" -> float64 (0xcb)
+        assert_eq!(bytes[0], 0x84);
+        assert_eq!(&bytes[1..5], b"\xa3f32");
+        assert_eq!(bytes[5], 0xca);
+        assert_eq!(bytes[10..14], *b"\xa3f64");
+        assert_eq!(bytes[14], 0xcb);
+        assert_eq!(
+            serde_json::to_string(&value).unwrap(),
+            r#"{"f32":1.5,"f64":2.5,"int":-3,"list":[null,true]}"#
+        );
     }
 }

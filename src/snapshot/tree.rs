@@ -1,0 +1,376 @@
+//! The live instance tree `atlas serve` keeps in memory: a `WeakDom`, the metadata of
+//! every instance (where it came from), the reference attributes each instance carries,
+//! and an index from file paths to the instances those paths affect.
+//!
+//! The tree only changes through [`super::apply_patch_set`], so the indexes stay in step
+//! with the dom.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rbx_dom_weak::types::{Ref, Variant};
+use rbx_dom_weak::{InstanceBuilder, UstrMap, WeakDom};
+
+use super::dom::{REF_ID_ATTRIBUTE, REF_PATH_PREFIX, REF_TARGET_PREFIX};
+use super::{InstanceMetadata, InstanceSnapshot, InstigatingSource};
+
+/// The reference attributes of one instance (`Rojo_Id`, `Rojo_Target_*`, `Rojo_Ref_*`).
+///
+/// The build turns them into Ref properties and drops them; the tree keeps them aside so
+/// it can resolve them again whenever the instances they point at change.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RefAttributes {
+    /// `Rojo_Id`: the id `Rojo_Target_*` attributes of other instances use.
+    pub id: Option<String>,
+    /// `Rojo_Target_<Property>` -> id, in attribute (name) order.
+    pub targets: Vec<(String, String)>,
+    /// `Rojo_Ref_<Property>` -> path, in attribute (name) order.
+    pub paths: Vec<(String, String)>,
+}
+
+impl RefAttributes {
+    /// Whether there is nothing to resolve or look up.
+    pub fn is_empty(&self) -> bool {
+        self.id.is_none() && self.targets.is_empty() && self.paths.is_empty()
+    }
+
+    /// Whether `property` gets its value from a reference attribute.
+    pub fn manages(&self, property: &str) -> bool {
+        self.targets.iter().any(|(p, _)| p == property) || self.paths.iter().any(|(p, _)| p == property)
+    }
+}
+
+/// Removes the reference attributes from a property map, as the build does: the
+/// `Attributes` property loses them, and disappears when nothing else is left in it.
+/// Attribute values that are not text are dropped (the build cannot resolve them either).
+pub fn split_ref_attributes(properties: &mut UstrMap<Variant>) -> RefAttributes {
+    let mut found = RefAttributes::default();
+    let key = "Attributes".into();
+    let Some(Variant::Attributes(attributes)) = properties.get(&key) else {
+        return found;
+    };
+    let is_transport = |name: &str| {
+        name.starts_with(REF_PATH_PREFIX) || name.starts_with(REF_TARGET_PREFIX) || name == REF_ID_ATTRIBUTE
+    };
+    if !attributes.iter().any(|(name, _)| is_transport(name)) {
+        return found;
+    }
+    let mut kept = attributes.clone();
+    for (name, value) in attributes.iter() {
+        if !is_transport(name) {
+            continue;
+        }
+        kept.remove(name.as_str());
+        let text = match value {
+            Variant::String(s) => Some(s.clone()),
+            Variant::BinaryString(b) => std::str::from_utf8(b.as_ref()).ok().map(str::to_string),
+            _ => None,
+        };
+        let Some(text) = text else {
+            log::warn!("{name}: expected a string holding a reference, got {value:?}");
+            continue;
+        };
+        if name == REF_ID_ATTRIBUTE {
+            found.id = Some(text);
+        } else if let Some(property) = name.strip_prefix(REF_TARGET_PREFIX) {
+            found.targets.push((property.to_string(), text));
+        } else if let Some(property) = name.strip_prefix(REF_PATH_PREFIX) {
+            found.paths.push((property.to_string(), text));
+        }
+    }
+    if kept.is_empty() {
+        properties.remove(&key);
+    } else {
+        properties.insert(key, Variant::Attributes(kept));
+    }
+    found
+}
+
+/// The live tree: a dom plus what serve needs to know to keep it in sync with the files.
+pub struct Tree {
+    dom: WeakDom,
+    metadata: HashMap<Ref, InstanceMetadata>,
+    ref_attributes: HashMap<Ref, RefAttributes>,
+    path_index: HashMap<PathBuf, Vec<Ref>>,
+}
+
+impl Tree {
+    /// A tree holding `root` and its descendants. Reference attributes are set aside but
+    /// not resolved yet: [`super::resolve_tree_references`] does that.
+    pub fn new(root: InstanceSnapshot) -> Tree {
+        let count = root.count();
+        let mut tree = Tree {
+            // Replaced below, once the builder (which fills the indexes) exists.
+            dom: WeakDom::new(InstanceBuilder::new("Folder")),
+            metadata: HashMap::with_capacity(count),
+            ref_attributes: HashMap::new(),
+            path_index: HashMap::with_capacity(count * 2),
+        };
+        let builder = tree.to_builder(root);
+        tree.dom = WeakDom::new(builder);
+        tree
+    }
+
+    /// The instances.
+    pub fn dom(&self) -> &WeakDom {
+        &self.dom
+    }
+
+    /// The root instance's id.
+    pub fn root_ref(&self) -> Ref {
+        self.dom.root_ref()
+    }
+
+    /// Metadata of one instance.
+    pub fn metadata(&self, id: Ref) -> Option<&InstanceMetadata> {
+        self.metadata.get(&id)
+    }
+
+    /// Metadata of every instance (what [`super::resolve_path`] needs).
+    pub fn metadata_map(&self) -> &HashMap<Ref, InstanceMetadata> {
+        &self.metadata
+    }
+
+    /// The reference attributes of one instance, if it has any.
+    pub fn ref_attributes(&self, id: Ref) -> Option<&RefAttributes> {
+        self.ref_attributes.get(&id)
+    }
+
+    /// Every instance that has reference attributes.
+    pub fn ref_holders(&self) -> impl Iterator<Item = (Ref, &RefAttributes)> {
+        self.ref_attributes.iter().map(|(id, attrs)| (*id, attrs))
+    }
+
+    /// The instances a path is relevant to (its instigating source or a relevant path).
+    pub fn ids_at_path(&self, path: &Path) -> &[Ref] {
+        self.path_index.get(path).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Number of instances.
+    pub fn len(&self) -> usize {
+        self.metadata.len()
+    }
+
+    /// Whether the tree is empty (never: it always has a root).
+    pub fn is_empty(&self) -> bool {
+        self.metadata.is_empty()
+    }
+
+    /// Inserts a snapshot under `parent`; returns the new instance's id. A snapshot whose
+    /// `snapshot_id` is set keeps it as its id (patch computation assigns them).
+    pub fn insert(&mut self, parent: Ref, snapshot: InstanceSnapshot) -> Ref {
+        let builder = self.to_builder(snapshot);
+        self.dom.insert(parent, builder)
+    }
+
+    fn to_builder(&mut self, snapshot: InstanceSnapshot) -> InstanceBuilder {
+        let InstanceSnapshot {
+            snapshot_id,
+            name,
+            class_name,
+            mut properties,
+            children,
+            metadata,
+        } = snapshot;
+        let attributes = split_ref_attributes(&mut properties);
+        let mut builder =
+            InstanceBuilder::with_property_capacity(class_name.as_str(), properties.len()).with_name(name);
+        if snapshot_id.is_some() {
+            builder = builder.with_referent(snapshot_id);
+        }
+        builder.add_properties(properties);
+        let id = builder.referent();
+        self.index_metadata(id, &metadata);
+        self.metadata.insert(id, metadata);
+        if !attributes.is_empty() {
+            self.ref_attributes.insert(id, attributes);
+        }
+        for child in children {
+            let child = self.to_builder(child);
+            builder.add_child(child);
+        }
+        builder
+    }
+
+    /// Removes an instance and its descendants. The root cannot be removed.
+    pub fn remove(&mut self, id: Ref) -> bool {
+        if id == self.dom.root_ref() || self.dom.get_by_ref(id).is_none() {
+            return false;
+        }
+        let gone: Vec<Ref> = self.dom.descendants_of(id).map(|i| i.referent()).collect();
+        for referent in gone {
+            if let Some(metadata) = self.metadata.remove(&referent) {
+                self.unindex_metadata(referent, &metadata);
+            }
+            self.ref_attributes.remove(&referent);
+        }
+        self.dom.destroy(id);
+        true
+    }
+
+    /// Renames an instance.
+    pub fn set_name(&mut self, id: Ref, name: String) {
+        if let Some(instance) = self.dom.get_by_ref_mut(id) {
+            instance.name = name;
+        }
+    }
+
+    /// Changes an instance's class.
+    pub fn set_class(&mut self, id: Ref, class: &str) {
+        if let Some(instance) = self.dom.get_by_ref_mut(id) {
+            instance.class = class.into();
+        }
+    }
+
+    /// Sets (`Some`) or removes (`None`) a property.
+    pub fn set_property(&mut self, id: Ref, name: &str, value: Option<Variant>) {
+        if let Some(instance) = self.dom.get_by_ref_mut(id) {
+            match value {
+                Some(value) => {
+                    instance.properties.insert(name.into(), value);
+                }
+                None => {
+                    instance.properties.remove(&name.into());
+                }
+            }
+        }
+    }
+
+    /// Replaces an instance's metadata and re-indexes its paths.
+    pub fn set_metadata(&mut self, id: Ref, metadata: InstanceMetadata) {
+        if let Some(old) = self.metadata.remove(&id) {
+            self.unindex_metadata(id, &old);
+        }
+        self.index_metadata(id, &metadata);
+        self.metadata.insert(id, metadata);
+    }
+
+    /// Replaces an instance's reference attributes.
+    pub fn set_ref_attributes(&mut self, id: Ref, attributes: RefAttributes) {
+        if attributes.is_empty() {
+            self.ref_attributes.remove(&id);
+        } else {
+            self.ref_attributes.insert(id, attributes);
+        }
+    }
+
+    /// Puts the children of `parent` in the given order (which must list exactly its
+    /// current children).
+    pub fn reorder_children(&mut self, parent: Ref, order: &[Ref]) {
+        let Some(instance) = self.dom.get_by_ref(parent) else {
+            return;
+        };
+        if instance.children() == order {
+            return;
+        }
+        let mut current: Vec<Ref> = instance.children().to_vec();
+        let mut wanted = order.to_vec();
+        current.sort_unstable_by_key(|r| r.to_string());
+        wanted.sort_unstable_by_key(|r| r.to_string());
+        if current != wanted {
+            log::debug!("reorder_children: the order does not list the current children");
+            return;
+        }
+        // WeakDom has no reorder; moving a child to its own parent appends it, so moving
+        // every child in the wanted order leaves them in that order.
+        for child in order {
+            self.dom.transfer_within(*child, parent);
+        }
+    }
+
+    fn paths_of(metadata: &InstanceMetadata) -> impl Iterator<Item = &PathBuf> {
+        let source = match &metadata.instigating_source {
+            Some(InstigatingSource::Path(path)) => Some(path),
+            _ => None,
+        };
+        source.into_iter().chain(metadata.relevant_paths.iter())
+    }
+
+    fn index_metadata(&mut self, id: Ref, metadata: &InstanceMetadata) {
+        for path in Self::paths_of(metadata) {
+            let ids = self.path_index.entry(path.clone()).or_default();
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+
+    fn unindex_metadata(&mut self, id: Ref, metadata: &InstanceMetadata) {
+        for path in Self::paths_of(metadata) {
+            if let Some(ids) = self.path_index.get_mut(path) {
+                ids.retain(|r| *r != id);
+                if ids.is_empty() {
+                    self.path_index.remove(path);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rbx_dom_weak::types::Attributes;
+
+    fn script(name: &str, path: &str) -> InstanceSnapshot {
+        let mut s = InstanceSnapshot::new("ModuleScript", name);
+        s.metadata.instigating_source = Some(InstigatingSource::Path(path.into()));
+        s.metadata.relevant_paths = vec![path.into(), format!("{path}.meta.json5").into()];
+        s
+    }
+
+    #[test]
+    fn indexes_paths_and_forgets_removed_instances() {
+        let root = InstanceSnapshot::new("Folder", "root")
+            .with_children(vec![script("A", "/p/A.luau"), script("B", "/p/B.luau")]);
+        let mut tree = Tree::new(root);
+        assert_eq!(tree.len(), 3);
+        let a = tree.ids_at_path(Path::new("/p/A.luau"))[0];
+        assert_eq!(tree.dom().get_by_ref(a).unwrap().name, "A");
+        assert_eq!(tree.ids_at_path(Path::new("/p/A.luau.meta.json5")), &[a]);
+        assert!(tree.remove(a));
+        assert!(tree.ids_at_path(Path::new("/p/A.luau")).is_empty());
+        assert_eq!(tree.len(), 2);
+        assert!(!tree.remove(tree.root_ref()));
+    }
+
+    #[test]
+    fn sets_reference_attributes_aside() {
+        let mut attributes = Attributes::new();
+        attributes.insert("Rojo_Ref_Value".into(), Variant::String("./B".into()));
+        attributes.insert("Rojo_Id".into(), Variant::String("x".into()));
+        attributes.insert("Keep".into(), Variant::Bool(true));
+        let mut properties = UstrMap::default();
+        properties.insert("Attributes".into(), Variant::Attributes(attributes));
+        let found = split_ref_attributes(&mut properties);
+        assert_eq!(found.id.as_deref(), Some("x"));
+        assert_eq!(found.paths, vec![("Value".to_string(), "./B".to_string())]);
+        assert!(found.manages("Value"));
+        match properties.get(&"Attributes".into()) {
+            Some(Variant::Attributes(kept)) => assert_eq!(kept.len(), 1),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn reorders_children() {
+        let root = InstanceSnapshot::new("Folder", "root").with_children(vec![
+            script("A", "/p/A.luau"),
+            script("B", "/p/B.luau"),
+            script("C", "/p/C.luau"),
+        ]);
+        let mut tree = Tree::new(root);
+        let root_ref = tree.root_ref();
+        let mut order = tree.dom().root().children().to_vec();
+        order.reverse();
+        tree.reorder_children(root_ref, &order);
+        let names: Vec<_> = tree
+            .dom()
+            .root()
+            .children()
+            .iter()
+            .map(|r| tree.dom().get_by_ref(*r).unwrap().name.clone())
+            .collect();
+        assert_eq!(names, ["C", "B", "A"]);
+    }
+}
