@@ -33,6 +33,9 @@ pub fn snapshot(vfs: &Vfs, path: &Path, name: &str, rule: FileRule) -> SnapshotR
         FileKind::BinaryModel
     });
     snapshot.metadata.fs_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    // An adjacent meta file may record the real name of a slugified instance (syncback
+    // writes one when an rbxm carries an instance whose name is not file-safe).
+    super::meta::apply_adjacent(vfs, path, None, &mut snapshot)?;
     Ok(Some(snapshot))
 }
 
@@ -69,6 +72,13 @@ fn copy(dom: &WeakDom, referent: Ref, new_ids: &HashMap<Ref, Ref>) -> InstanceSn
                 Some(new) => Variant::Ref(*new),
                 None => continue,
             },
+            // Object contents are references too (e.g. an EditableImage inside the model).
+            Variant::Content(content) if content.as_object().is_some() => {
+                match content.as_object().and_then(|target| new_ids.get(&target)) {
+                    Some(new) => Variant::Content(rbx_dom_weak::types::Content::from_referent(*new)),
+                    None => continue,
+                }
+            }
             other => other.clone(),
         };
         snapshot.properties.insert(*key, value);

@@ -31,7 +31,10 @@ pub struct OldTree {
 impl OldTree {
     /// Builds the project as it is on disk.
     pub fn build(project: &Project) -> Result<OldTree, String> {
-        let built = crate::build::build_project(&Vfs::new_default(), project).map_err(|e| e.to_string())?;
+        // A `$path` that does not exist yet is no reason to give up: read it as optional.
+        let mut tolerant = project.clone();
+        make_missing_optional(&mut tolerant.tree, project.folder());
+        let built = crate::build::build_project(&Vfs::new_default(), &tolerant).map_err(|e| e.to_string())?;
         let ctx = formats::Context::default()
             .for_project(project)
             .map_err(|e| e.to_string())?;
@@ -222,6 +225,17 @@ impl OldTree {
         new_children
             .iter()
             .all(|n| self.unchanged(dom, *n, matches[n], rules, excluded))
+    }
+}
+
+fn make_missing_optional(node: &mut crate::project::ProjectNode, folder: &Path) {
+    if let Some(crate::project::NodePath::Required(path)) = &node.path {
+        if !folder.join(path).exists() {
+            node.path = Some(crate::project::NodePath::Optional(path.clone()));
+        }
+    }
+    for child in node.children.values_mut() {
+        make_missing_optional(child, folder);
     }
 }
 
