@@ -1,0 +1,3 @@
+return {
+	damage = 100,
+}

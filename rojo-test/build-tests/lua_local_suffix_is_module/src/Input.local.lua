@@ -1,0 +1,7 @@
+local Input = {}
+
+function Input.isTouch()
+	return game:GetService("UserInputService").TouchEnabled
+end
+
+return Input

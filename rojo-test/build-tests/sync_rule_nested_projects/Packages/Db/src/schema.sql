@@ -1,0 +1,1 @@
+CREATE TABLE players (id INTEGER PRIMARY KEY);
