@@ -6,8 +6,8 @@
 # There are no prebuilt binaries to download here: first install compiles from
 # crates.io (lune ~10 min, stylua + selene ~3 min on 2 cores).
 #
-# Source this file (`. scripts/install-tools.sh`) to also get .tools/bin first on
-# PATH in the calling shell; scripts/test-plugin.sh does that.
+# Callers put the tools first on PATH themselves (scripts/test-plugin.sh and
+# scripts/test.sh export PATH="$PWD/.tools/bin:$PATH:$HOME/.cargo/bin").
 set -euo pipefail
 
 _atlas_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
