@@ -62,6 +62,7 @@ impl SyncbackCommand {
         }
         let interactive_err = std::io::stderr().is_terminal();
         let dom = place_file::read(input)?;
+        log::debug!("read {} in {:.2?}", input.display(), started.elapsed());
         let dom = if kind.is_place() {
             dom
         } else {
@@ -79,6 +80,7 @@ impl SyncbackCommand {
             },
             dry_run: self.dry_run,
             progress: interactive_err,
+            ..Default::default()
         };
         let plan = syncback::plan(&project, &dom, &options)?;
         drop(dom);

@@ -12,7 +12,7 @@ use rbx_dom_weak::{Instance, InstanceBuilder, WeakDom};
 use super::filter;
 use super::layout::{Form, Init, Layout};
 use super::rules::CompiledRules;
-use crate::formats::{csv as csv_format, dir, meta, model_json, rbxm, script, text, FileWrite, ScriptKind};
+use crate::formats::{csv as csv_format, dir, meta, model_json, rbxm, script, FileWrite, ScriptKind};
 use crate::json_value::Value;
 use crate::properties;
 
@@ -51,23 +51,21 @@ struct Emitter<'a> {
 /// Produces the files of every placed instance.
 pub fn emit(dom: &WeakDom, layout: &Layout, rules: &CompiledRules) -> Emitted {
     let emitter = Emitter { dom, layout, rules };
-    let parts: Vec<Emitted> = layout
+    let mut all = layout
         .order
         .par_iter()
         .with_min_len(64)
-        .map(|referent| {
-            let mut out = Emitted::default();
+        .fold(Emitted::default, |mut out, referent| {
             emitter.instance(*referent, &mut out);
             out
         })
-        .collect();
-    let mut all = Emitted::default();
-    for part in parts {
-        all.files.extend(part.files);
-        all.dirs.extend(part.dirs);
-        all.nodes.extend(part.nodes);
-        all.warnings.extend(part.warnings);
-    }
+        .reduce(Emitted::default, |mut a, mut b| {
+            a.files.append(&mut b.files);
+            a.dirs.append(&mut b.dirs);
+            a.nodes.append(&mut b.nodes);
+            a.warnings.append(&mut b.warnings);
+            a
+        });
     for empty in &layout.empty_dirs {
         all.dirs.push(empty.clone());
         all.files.push(dir::gitkeep(empty));
@@ -108,6 +106,7 @@ fn adjacent_meta_path(path: &Path) -> PathBuf {
 }
 
 fn source_of(instance: &Instance, property: &str) -> String {
+    // One copy: the file's bytes take ownership of it.
     match instance.properties.get(&property.into()) {
         Some(Variant::String(s)) => s.clone(),
         _ => String::new(),
@@ -121,7 +120,17 @@ impl Emitter<'_> {
     }
 
     /// Encoded properties of an instance, minus the ones its file carries.
-    fn properties(&self, instance: &Instance, skip: &[&str]) -> BTreeMap<String, (Value, Variant)> {
+    fn properties(&self, instance: &Instance, skip: &[&str]) -> BTreeMap<String, Value> {
+        let class = instance.class.as_str();
+        filter::kept_properties(self.rules, instance)
+            .into_iter()
+            .filter(|(name, _)| !skip.contains(name))
+            .map(|(name, value)| (name.to_string(), properties::encode_property(class, name, value)))
+            .collect()
+    }
+
+    /// Like `properties`, keeping each value for comparison with the project file.
+    fn node_properties(&self, instance: &Instance, skip: &[&str]) -> BTreeMap<String, (Value, Variant)> {
         let class = instance.class.as_str();
         filter::kept_properties(self.rules, instance)
             .into_iter()
@@ -247,10 +256,10 @@ impl Emitter<'_> {
         }
     }
 
-    fn meta(&self, instance: &Instance, props: BTreeMap<String, (Value, Variant)>, attributes: BTreeMap<String, Value>, needs_name: bool, class_name: Option<String>) -> meta::MetaFile {
+    fn meta(&self, instance: &Instance, props: BTreeMap<String, Value>, attributes: BTreeMap<String, Value>, needs_name: bool, class_name: Option<String>) -> meta::MetaFile {
         meta::MetaFile {
             class_name,
-            properties: props.into_iter().map(|(k, (v, _))| (k, v)).collect(),
+            properties: props,
             attributes,
             name: needs_name.then(|| instance.name.clone()),
             ..Default::default()
@@ -285,8 +294,8 @@ impl Emitter<'_> {
                             cleared = true;
                             self.rbxm_file(referent, &placement.children, path, *xml, false, out);
                         }
-                        Form::Script { path, .. } => out.files.push(script::write(path.clone(), &source_of(instance, "Source"))),
-                        Form::Text { path } => out.files.push(text::write(path.clone(), &source_of(instance, "Value"))),
+                        Form::Script { path, .. } => out.files.push(FileWrite::new(path.clone(), source_of(instance, "Source"))),
+                        Form::Text { path } => out.files.push(FileWrite::new(path.clone(), source_of(instance, "Value"))),
                         Form::Csv { path } => {
                             let contents = csv_format::write_contents(&source_of(instance, "Contents")).unwrap_or_default();
                             out.files.push(FileWrite::new(path.clone(), contents));
@@ -297,7 +306,7 @@ impl Emitter<'_> {
                 let (properties, attributes) = if cleared {
                     (BTreeMap::new(), BTreeMap::new())
                 } else {
-                    (self.properties(instance, &skip), self.attributes(referent, instance, out))
+                    (self.node_properties(instance, &skip), self.attributes(referent, instance, out))
                 };
                 out.nodes.push(NodeData {
                     key_path: key_path.clone(),
@@ -351,9 +360,9 @@ impl Emitter<'_> {
         match init {
             Init::None => false,
             Init::Script(kind) => {
-                out.files.push(script::write(
+                out.files.push(FileWrite::new(
                     dir_path.join(script::init_file_name(kind)),
-                    &source_of(instance, "Source"),
+                    source_of(instance, "Source"),
                 ));
                 true
             }
@@ -381,7 +390,7 @@ impl Emitter<'_> {
         model_json::ModelFile {
             name: with_name.then(|| instance.name.clone()),
             class_name: instance.class.to_string(),
-            properties: props.into_iter().map(|(k, (v, _))| (k, v)).collect(),
+            properties: props,
             attributes,
             children,
         }

@@ -11,16 +11,18 @@ mod layout;
 mod naming;
 mod old_tree;
 mod orphans;
+mod paths;
 mod progress;
 mod rules;
 mod writer;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rbx_dom_weak::{InstanceBuilder, WeakDom};
 
+use crate::formats::FileWrite;
 use crate::json_writer::to_canonical_string;
 use crate::project::{self, Project, ProjectNode};
 use crate::properties;
@@ -64,6 +66,10 @@ pub struct SyncbackOptions {
     pub dry_run: bool,
     /// Draw progress on stderr (the CLI sets this when stderr is a terminal).
     pub progress: bool,
+    /// Tests only: fail as if the disk were full after this many files were written, to
+    /// prove that a failed write restores the project.
+    #[doc(hidden)]
+    pub fail_after: Option<usize>,
 }
 
 /// What a syncback did (or, for a dry run, would do). Paths are relative to the project
@@ -85,9 +91,9 @@ pub struct SyncbackReport {
     pub dry_run: bool,
     /// Where the backup for `--undo` is (none when nothing changed or for a dry run).
     pub backup: Option<PathBuf>,
-    /// The full contents of every file syncback owns after the run (absolute paths), so
-    /// a serve session can start without reading them back from disk.
-    pub files: BTreeMap<PathBuf, Vec<u8>>,
+    /// The full contents of every file syncback owns after the run (absolute paths,
+    /// sorted), so a serve session can start without reading them back from disk.
+    pub files: Vec<FileWrite>,
     /// The project as written (with updated `$path` / `$properties`).
     pub project: Option<Project>,
 }
@@ -126,9 +132,10 @@ pub enum SyncbackError {
 /// updated project.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// Every file syncback owns, with its contents (absolute paths).
-    pub files: BTreeMap<PathBuf, Vec<u8>>,
-    pub dirs: BTreeSet<PathBuf>,
+    /// Every file syncback owns, with its contents (absolute paths, sorted).
+    pub files: Vec<FileWrite>,
+    /// Every directory that must exist below the project folder (sorted).
+    pub dirs: Vec<PathBuf>,
     /// Top-most paths to remove.
     pub removals: Vec<PathBuf>,
     pub project: Project,
@@ -136,8 +143,7 @@ pub struct Plan {
     pub warnings: Vec<String>,
     pub instances: usize,
     /// What is on disk below the synced directories (from the orphan scan).
-    existing_files: HashSet<PathBuf>,
-    existing_dirs: HashSet<PathBuf>,
+    existing: orphans::Existing,
     scanned_roots: Vec<PathBuf>,
 }
 
@@ -160,37 +166,21 @@ pub fn plan(project: &Project, dom: &WeakDom, options: &SyncbackOptions) -> Resu
         None
     };
     let mode = if old.is_none() { SyncbackMode::Clean } else { options.mode };
+    let timer = Instant::now();
     let planner = layout::Planner::new(dom, project, &rules, mode, old.as_ref())?;
     let layout = planner.run();
+    log::debug!("syncback: layout of {} instances in {:.2?} ({})", layout.placements.len(), timer.elapsed(), rss());
+    let timer = Instant::now();
     warnings.extend(layout.warnings.iter().cloned());
     let emitted = emit::emit(dom, &layout, &rules);
+    log::debug!("syncback: {} files produced in {:.2?} ({})", emitted.files.len(), timer.elapsed(), rss());
+    let timer = Instant::now();
     warnings.extend(emitted.warnings.iter().cloned());
 
-    let mut files: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
-    for file in emitted.files {
-        let relative = file.path.strip_prefix(project.folder()).unwrap_or(&file.path).to_path_buf();
-        if rules.ignores_path(&relative) {
-            continue;
-        }
-        files.insert(file.path, file.contents);
-    }
-    let mut dirs: BTreeSet<PathBuf> = emitted.dirs.into_iter().collect();
-    for path in files.keys() {
-        if let Some(parent) = path.parent() {
-            dirs.insert(parent.to_path_buf());
-        }
-    }
-    // Parents of directories (outside the project folder nothing is created).
     let folder = project.folder().to_path_buf();
-    let mut all_dirs = BTreeSet::new();
-    for dir in &dirs {
-        let mut current = Some(dir.as_path());
-        while let Some(d) = current {
-            if d == folder || !d.starts_with(&folder) || !all_dirs.insert(d.to_path_buf()) {
-                break;
-            }
-            current = d.parent();
-        }
+    let mut files: Vec<FileWrite> = emitted.files;
+    if rules.has_user_ignore_paths() {
+        files.retain(|file| !rules.ignores_path(paths::relative(&file.path, &folder)));
     }
 
     // The project file.
@@ -202,60 +192,92 @@ pub fn plan(project: &Project, dom: &WeakDom, options: &SyncbackOptions) -> Resu
     let project_rewritten = new_project != *project;
     if project_rewritten {
         let text = to_canonical_string(&project::to_value(&new_project));
-        files.insert(project.file_path.clone(), text.into_bytes());
+        files.push(FileWrite::new(project.file_path.clone(), text));
     }
+    files.sort_unstable_by(|a, b| paths::key(&a.path).cmp(paths::key(&b.path)));
+    files.dedup_by(|later, earlier| {
+        let duplicate = later.path == earlier.path;
+        if duplicate {
+            log::warn!("{} was planned twice; the first contents win", later.path.display());
+        }
+        duplicate
+    });
+
+    // Every directory that must exist (below the project folder).
+    let mut dirs: Vec<PathBuf> = emitted.dirs;
+    dirs.extend(files.iter().filter_map(|f| f.path.parent().map(Path::to_path_buf)));
+    paths::sort_dedup(&mut dirs);
+    let mut ancestors = Vec::new();
+    for dir in &dirs {
+        let mut current = dir.parent();
+        while let Some(d) = current {
+            if !paths::strictly_under(d, &folder) {
+                break;
+            }
+            ancestors.push(d.to_path_buf());
+            current = d.parent();
+        }
+    }
+    dirs.extend(ancestors);
+    dirs.retain(|d| paths::strictly_under(d, &folder));
+    paths::sort_dedup(&mut dirs);
+    log::debug!("syncback: project file and paths in {:.2?}", timer.elapsed());
+    let timer = Instant::now();
 
     // Orphans.
     let mut roots = layout.dir_roots.clone();
-    roots.sort();
-    roots.dedup();
+    paths::sort_dedup(&mut roots);
     let existing = orphans::scan(&roots);
-    let mut path_targets = HashSet::new();
-    collect_targets(&new_project.tree, &folder, &mut path_targets);
-    collect_targets(&project.tree, &folder, &mut path_targets);
-    let written_files: HashSet<PathBuf> = files.keys().cloned().collect();
+    let mut removals = Vec::new();
     let mut protected = layout.protected.clone();
     protected.insert(project.file_path.clone());
-    let candidates = (mode == SyncbackMode::Incremental).then(|| {
-        old.as_ref()
-            .map(|old| {
-                old.paths_of_subtree(old.root())
-                    .into_iter()
-                    .filter(|p| !protected.contains(p))
-                    .collect::<HashSet<_>>()
-            })
-            .unwrap_or_default()
-    });
-    let keep = orphans::Keep {
-        folder: &folder,
-        files: &written_files,
-        dirs: &all_dirs.iter().cloned().collect(),
-        protected: &protected,
-        path_targets: &path_targets,
-        rules: &rules,
-        candidates: candidates.as_ref(),
-    };
-    let mut removals = orphans::find(&roots, &existing, &keep);
+    let written_files: HashSet<&[u8]> = files.iter().map(|f| paths::key(&f.path)).collect();
+    if !existing.is_empty() {
+        let mut path_targets = HashSet::new();
+        collect_targets(&new_project.tree, &folder, &mut path_targets);
+        collect_targets(&project.tree, &folder, &mut path_targets);
+        let written_dirs: HashSet<&[u8]> = dirs.iter().map(|d| paths::key(d)).collect();
+        let candidates = (mode == SyncbackMode::Incremental).then(|| {
+            old.as_ref()
+                .map(|old| {
+                    old.paths_of_subtree(old.root())
+                        .into_iter()
+                        .filter(|p| !protected.contains(p))
+                        .map(|p| paths::key(&p).to_vec())
+                        .collect::<HashSet<Vec<u8>>>()
+                })
+                .unwrap_or_default()
+        });
+        let keep = orphans::Keep {
+            folder: &folder,
+            files: &written_files,
+            dirs: &written_dirs,
+            protected: &protected,
+            path_targets: &path_targets,
+            rules: &rules,
+            candidates: candidates.as_ref(),
+        };
+        removals = orphans::find(&roots, &existing, &keep);
+    }
+    let targets_now = collect_targets_vec(&new_project.tree, &folder);
     for replaced in &layout.replaced {
-        if replaced.exists() && !written_files.contains(replaced) && !removals.contains(replaced) {
-            let still_used = collect_targets_vec(&new_project.tree, &folder).contains(replaced);
-            if !still_used {
-                removals.push(replaced.clone());
-            }
+        let written = written_files.contains(paths::key(replaced));
+        if replaced.exists() && !written && !removals.contains(replaced) && !targets_now.contains(replaced) {
+            removals.push(replaced.clone());
         }
     }
-    removals.sort();
+    paths::sort_dedup(&mut removals);
+    log::debug!("syncback: orphan scan in {:.2?} ({})", timer.elapsed(), rss());
 
     Ok(Plan {
         files,
-        dirs: all_dirs,
+        dirs,
         removals,
         project: new_project,
         project_rewritten,
         warnings,
         instances: layout.placements.len(),
-        existing_files: existing.files,
-        existing_dirs: existing.dirs,
+        existing,
         scanned_roots: roots,
     })
 }
@@ -327,34 +349,37 @@ pub fn run(project: &Project, dom: WeakDom, options: &SyncbackOptions) -> Result
 /// Applies a plan made by [`plan`] (or only classifies it for a dry run) and reports.
 pub fn execute(folder: &Path, plan: Plan, options: &SyncbackOptions, started: Instant) -> Result<SyncbackReport, SyncbackError> {
     let progress = Progress::new(options.progress);
-    let classified = writer::classify(
-        &plan.files,
-        &plan.dirs,
-        &plan.existing_files,
-        &plan.existing_dirs,
-        &plan.scanned_roots,
-    );
+    let timer = Instant::now();
+    let classified = writer::classify(&plan.files, &plan.dirs, &plan.existing, &plan.scanned_roots);
+    log::debug!("syncback: compared with the disk in {:.2?}", timer.elapsed());
+    let timer = Instant::now();
     let mut backup = None;
     if !options.dry_run {
-        let written = writer::apply(folder, &plan.files, &classified, &plan.removals, &progress)?;
+        let written = writer::apply(folder, &plan.files, &classified, &plan.removals, &progress, options.fail_after)?;
         backup = written.backup;
     }
     progress.finish();
-    let rel = |paths: &[PathBuf]| -> Vec<PathBuf> {
-        let mut out: Vec<PathBuf> = paths
+    log::debug!("syncback: written in {:.2?} ({})", timer.elapsed(), rss());
+    let rel = |indices: &[usize]| -> Vec<PathBuf> {
+        indices
             .iter()
-            .map(|p| p.strip_prefix(folder).unwrap_or(p).to_path_buf())
-            .collect();
-        out.sort();
-        out
+            .map(|i| paths::relative(&plan.files[*i].path, folder).to_path_buf())
+            .collect()
     };
     let mut written = rel(&classified.created);
     written.extend(rel(&classified.overwritten));
-    written.sort();
+    paths::sort_dedup(&mut written);
+    let mut unchanged = rel(&classified.unchanged);
+    paths::sort_dedup(&mut unchanged);
+    let removed = plan
+        .removals
+        .iter()
+        .map(|p| paths::relative(p, folder).to_path_buf())
+        .collect();
     Ok(SyncbackReport {
         written,
-        unchanged: rel(&classified.unchanged),
-        removed: rel(&plan.removals),
+        unchanged,
+        removed,
         project_rewritten: plan.project_rewritten,
         duration: started.elapsed(),
         warnings: plan.warnings,
@@ -400,4 +425,12 @@ pub fn model_root(mut dom: WeakDom, name: &str) -> WeakDom {
         dom.transfer(child, &mut out, root);
     }
     out
+}
+
+/// Resident memory, for debug logs (Linux only; empty elsewhere).
+fn rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS")).map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")))
+        .unwrap_or_default()
 }

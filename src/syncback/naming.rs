@@ -159,7 +159,7 @@ mod tests {
         assert_eq!(slug("init.luau"), "init_.luau");
         assert_eq!(slug("foo.server"), "foo_server");
         assert_eq!(slug("x.Model"), "x_Model");
-        assert_eq!(slug("a.server.client"), "a_server_client");
+        assert_eq!(slug("a.server.client"), "a.server_client");
         assert_eq!(slug(".hidden"), "_hidden");
         assert_eq!(slug(""), "instance");
         assert_eq!(slug("<Angle>"), "_Angle_");

@@ -1,40 +1,58 @@
 //! Existing files under the synced `$path` directories, and which of them no instance
 //! claims any more (clean mode's orphans, fs-format.md §4.13).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
+use super::paths::key;
 use super::rules::CompiledRules;
 
-/// What is on disk below the synced directories.
-#[derive(Debug, Default)]
+/// What is on disk below the synced directories (paths as bytes).
+#[derive(Debug, Default, Clone)]
 pub struct Existing {
-    pub files: HashSet<PathBuf>,
-    pub dirs: HashSet<PathBuf>,
+    pub files: HashSet<Vec<u8>>,
+    pub dirs: HashSet<Vec<u8>>,
+}
+
+impl Existing {
+    /// Whether nothing exists below the scanned roots (a fresh project).
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.dirs.len() <= 1
+    }
+
+    pub fn has_file(&self, path: &Path) -> bool {
+        self.files.contains(key(path))
+    }
+
+    pub fn has_dir(&self, path: &Path) -> bool {
+        self.dirs.contains(key(path))
+    }
+}
+
+fn hidden(name: &str) -> bool {
+    name.starts_with('.') && name != ".gitkeep"
 }
 
 /// Lists every file and directory below `roots` (hidden entries and their contents are
 /// skipped, except `.gitkeep`).
 pub fn scan(roots: &[PathBuf]) -> Existing {
     let mut existing = Existing::default();
-    let mut seen = HashSet::new();
     for root in roots {
-        if !seen.insert(root.clone()) || !root.is_dir() {
+        if !root.is_dir() || existing.dirs.contains(key(root)) {
             continue;
         }
-        existing.dirs.insert(root.clone());
+        existing.dirs.insert(key(root).to_vec());
         let walker = walkdir::WalkDir::new(root)
             .min_depth(1)
             .into_iter()
-            .filter_entry(|e| {
-                let name = e.file_name().to_string_lossy();
-                !name.starts_with('.') || name == ".gitkeep"
-            });
+            .filter_entry(|e| !hidden(&e.file_name().to_string_lossy()));
         for entry in walker.flatten() {
-            if entry.file_type().is_dir() {
-                existing.dirs.insert(entry.into_path());
+            let is_dir = entry.file_type().is_dir();
+            let bytes = entry.into_path().into_os_string().into_encoded_bytes();
+            if is_dir {
+                existing.dirs.insert(bytes);
             } else {
-                existing.files.insert(entry.into_path());
+                existing.files.insert(bytes);
             }
         }
     }
@@ -44,65 +62,65 @@ pub fn scan(roots: &[PathBuf]) -> Existing {
 /// What must stay.
 pub struct Keep<'a> {
     pub folder: &'a Path,
-    pub files: &'a HashSet<PathBuf>,
-    pub dirs: &'a HashSet<PathBuf>,
+    pub files: &'a HashSet<&'a [u8]>,
+    pub dirs: &'a HashSet<&'a [u8]>,
     pub protected: &'a HashSet<PathBuf>,
     pub path_targets: &'a HashSet<PathBuf>,
     pub rules: &'a CompiledRules,
     /// Incremental mode: only these paths (files of old instances) may be removed.
-    pub candidates: Option<&'a HashSet<PathBuf>>,
+    pub candidates: Option<&'a HashSet<Vec<u8>>>,
 }
 
 /// The top-most existing paths below `roots` that nothing keeps, sorted.
 pub fn find(roots: &[PathBuf], existing: &Existing, keep: &Keep) -> Vec<PathBuf> {
     // Directories that hold something kept.
-    let mut holders: HashSet<&Path> = HashSet::new();
-    for path in keep
-        .files
+    let mut holders: HashSet<Vec<u8>> = HashSet::new();
+    let kept_paths = keep
+        .protected
         .iter()
-        .chain(keep.dirs.iter())
-        .chain(keep.protected.iter())
         .chain(keep.path_targets.iter())
-    {
-        let mut current = path.parent();
-        while let Some(dir) = current {
-            if !holders.insert(dir) || dir == keep.folder {
+        .map(|p| key(p).to_vec())
+        .chain(keep.files.iter().map(|k| k.to_vec()))
+        .chain(keep.dirs.iter().map(|k| k.to_vec()));
+    for bytes in kept_paths {
+        let mut end = bytes.len();
+        while let Some(slash) = bytes[..end].iter().rposition(|b| *b == b'/' || (cfg!(windows) && *b == b'\\')) {
+            if slash == 0 || !holders.insert(bytes[..slash].to_vec()) {
                 break;
             }
-            current = dir.parent();
+            end = slash;
         }
     }
-    let mut out = BTreeSet::new();
-    let mut stack: Vec<PathBuf> = roots.iter().filter(|r| r.is_dir()).cloned().collect();
+    let may_remove = |path: &Path| keep.candidates.is_none_or(|c| c.contains(key(path)));
+    let mut out = Vec::new();
+    let mut queue: VecDeque<PathBuf> = roots.iter().filter(|r| existing.has_dir(r)).cloned().collect();
     let mut visited = HashSet::new();
-    while let Some(dir) = stack.pop() {
-        if !visited.insert(dir.clone()) {
+    while let Some(dir) = queue.pop_front() {
+        if !visited.insert(key(&dir).to_vec()) {
             continue;
         }
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for entry in entries.flatten() {
-            let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') && name != ".gitkeep" {
+            if hidden(&name) {
                 continue;
             }
+            let path = entry.path();
             let relative = path.strip_prefix(keep.folder).unwrap_or(&path);
             if keep.rules.ignores_path(relative) || keep.protected.contains(&path) || keep.path_targets.contains(&path) {
                 continue;
             }
-            let is_dir = existing.dirs.contains(&path) || (!existing.files.contains(&path) && path.is_dir());
-            if is_dir {
-                if keep.dirs.contains(&path) || holders.contains(path.as_path()) {
-                    stack.push(path);
-                } else if keep.candidates.is_none_or(|c| c.contains(&path)) {
-                    out.insert(path);
+            if existing.has_dir(&path) {
+                if keep.dirs.contains(key(&path)) || holders.contains(key(&path)) || !may_remove(&path) {
+                    queue.push_back(path);
                 } else {
-                    stack.push(path);
+                    out.push(path);
                 }
-            } else if !keep.files.contains(&path) && keep.candidates.is_none_or(|c| c.contains(&path)) {
-                out.insert(path);
+            } else if !keep.files.contains(key(&path)) && may_remove(&path) {
+                out.push(path);
             }
         }
     }
-    out.into_iter().collect()
+    super::paths::sort_dedup(&mut out);
+    out
 }

@@ -14,6 +14,7 @@ use crate::project::Project;
 pub struct CompiledRules {
     ignore_trees: GlobSet,
     ignore_paths: GlobSet,
+    user_ignore_paths: bool,
     ignore_properties: HashMap<String, HashSet<String>>,
     ignore_classes: HashSet<String>,
     pub sync_current_camera: bool,
@@ -59,6 +60,7 @@ impl CompiledRules {
         Ok(CompiledRules {
             ignore_trees: compile(project, &rules.ignore_trees, false)?,
             ignore_paths: compile(project, &rules.ignore_paths, rules.create_ignore_dir_paths)?,
+            user_ignore_paths: !rules.ignore_paths.is_empty(),
             ignore_properties: rules
                 .ignore_properties
                 .iter()
@@ -105,7 +107,15 @@ impl CompiledRules {
     /// Whether a path relative to the project folder is in an `ignorePaths` glob (or
     /// below `.git`).
     pub fn ignores_path(&self, relative: &Path) -> bool {
+        if !self.user_ignore_paths {
+            return relative.components().next().is_some_and(|c| c.as_os_str() == ".git");
+        }
         self.ignore_paths.is_match(relative)
+    }
+
+    /// Whether the project has its own `ignorePaths` (beyond `.git`).
+    pub fn has_user_ignore_paths(&self) -> bool {
+        self.user_ignore_paths
     }
 }
 

@@ -6,7 +6,7 @@
 //! The backup lives in `<project folder>/.atlas/backup/`: a `manifest.json` and the saved
 //! files under `files/` (flat, numbered, extension-less so no build rule reads them).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,19 +14,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::orphans::Existing;
+use super::paths;
 use super::progress::Progress;
 use super::SyncbackError;
+use crate::formats::FileWrite;
 
 /// The backup folder, relative to the project folder.
 pub const BACKUP_DIR: &str = ".atlas/backup";
 const MANIFEST: &str = "manifest.json";
 
-/// What writing a plan will do to each path.
+/// What writing a plan will do to each file (indices into the plan's files).
 #[derive(Debug, Default, Clone)]
 pub struct Classified {
-    pub created: Vec<PathBuf>,
-    pub overwritten: Vec<PathBuf>,
-    pub unchanged: Vec<PathBuf>,
+    pub created: Vec<usize>,
+    pub overwritten: Vec<usize>,
+    pub unchanged: Vec<usize>,
     /// Directories that do not exist yet, parents first.
     pub created_dirs: Vec<PathBuf>,
     /// Existing paths in the way of a planned file or directory (a directory where a file
@@ -34,73 +37,69 @@ pub struct Classified {
     pub in_the_way: Vec<PathBuf>,
 }
 
-/// Compares planned contents with the disk. `known_files`/`known_dirs` are what a scan
-/// already found (paths outside them are checked with the file system).
-pub fn classify(
-    files: &BTreeMap<PathBuf, Vec<u8>>,
-    dirs: &BTreeSet<PathBuf>,
-    known_files: &HashSet<PathBuf>,
-    known_dirs: &HashSet<PathBuf>,
-    scanned_roots: &[PathBuf],
-) -> Classified {
-    let scanned = |path: &Path| scanned_roots.iter().any(|root| path.starts_with(root));
+/// Compares planned contents with the disk. `existing` is what the orphan scan found
+/// below `scanned_roots`; paths elsewhere are checked with the file system.
+pub fn classify(files: &[FileWrite], dirs: &[PathBuf], existing: &Existing, scanned_roots: &[PathBuf]) -> Classified {
+    let scanned = |path: &Path| scanned_roots.iter().any(|root| paths::under(path, root));
+    #[derive(Clone, Copy)]
     enum State {
         Created,
         Overwritten,
         Unchanged,
         InTheWay,
     }
-    let states: Vec<(&PathBuf, State)> = files
+    let states: Vec<State> = files
         .par_iter()
-        .map(|(path, contents)| {
-            let exists_as_file = if scanned(path) {
-                known_files.contains(path)
+        .with_min_len(256)
+        .map(|file| {
+            let path = &file.path;
+            let (is_file, is_dir) = if scanned(path) {
+                (existing.has_file(path), existing.has_dir(path))
             } else {
-                path.is_file()
+                (path.is_file(), path.is_dir())
             };
-            let exists_as_dir = if scanned(path) { known_dirs.contains(path) } else { path.is_dir() };
-            let state = if exists_as_dir {
+            if is_dir {
                 State::InTheWay
-            } else if !exists_as_file {
+            } else if !is_file {
                 State::Created
             } else {
                 match std::fs::metadata(path) {
-                    Ok(meta) if meta.len() as usize != contents.len() => State::Overwritten,
+                    Ok(meta) if meta.len() as usize != file.contents.len() => State::Overwritten,
                     Ok(_) => match std::fs::read(path) {
-                        Ok(bytes) if bytes == *contents => State::Unchanged,
+                        Ok(bytes) if bytes == file.contents => State::Unchanged,
                         _ => State::Overwritten,
                     },
                     Err(_) => State::Created,
                 }
-            };
-            (path, state)
+            }
         })
         .collect();
     let mut out = Classified::default();
-    for (path, state) in states {
+    for (index, state) in states.into_iter().enumerate() {
         match state {
-            State::Created => out.created.push(path.clone()),
-            State::Overwritten => out.overwritten.push(path.clone()),
-            State::Unchanged => out.unchanged.push(path.clone()),
+            State::Created => out.created.push(index),
+            State::Overwritten => out.overwritten.push(index),
+            State::Unchanged => out.unchanged.push(index),
             State::InTheWay => {
-                out.in_the_way.push(path.clone());
-                out.created.push(path.clone());
+                out.in_the_way.push(files[index].path.clone());
+                out.created.push(index);
             }
         }
     }
     for dir in dirs {
-        let exists_dir = if scanned(dir) { known_dirs.contains(dir) } else { dir.is_dir() };
-        if exists_dir {
+        let (is_dir, is_file) = if scanned(dir) {
+            (existing.has_dir(dir), existing.has_file(dir))
+        } else {
+            (dir.is_dir(), dir.is_file())
+        };
+        if is_dir {
             continue;
         }
-        let exists_file = if scanned(dir) { known_files.contains(dir) } else { dir.is_file() };
-        if exists_file {
+        if is_file {
             out.in_the_way.push(dir.clone());
         }
         out.created_dirs.push(dir.clone());
     }
-    out.created_dirs.sort();
-    out.created_dirs.dedup();
     out
 }
 
@@ -153,10 +152,11 @@ fn move_path(from: &Path, to: &Path) -> io::Result<()> {
 /// so far is undone and the error says so.
 pub fn apply(
     folder: &Path,
-    files: &BTreeMap<PathBuf, Vec<u8>>,
+    files: &[FileWrite],
     classified: &Classified,
     removals: &[PathBuf],
     progress: &Progress,
+    fail_after: Option<usize>,
 ) -> Result<Written, SyncbackError> {
     let nothing_to_do = classified.created.is_empty()
         && classified.overwritten.is_empty()
@@ -176,7 +176,7 @@ pub fn apply(
     // when the new file is renamed over the name).
     let mut manifest = Manifest {
         version: 1,
-        created_files: classified.created.iter().map(|p| relative(folder, p)).collect(),
+        created_files: classified.created.iter().map(|i| relative(folder, &files[*i].path)).collect(),
         created_dirs: classified.created_dirs.iter().map(|p| relative(folder, p)).collect(),
         ..Default::default()
     };
@@ -185,7 +185,7 @@ pub fn apply(
         counter += 1;
         format!("files/{counter}")
     };
-    for path in &classified.overwritten {
+    for path in classified.overwritten.iter().map(|i| &files[*i].path) {
         let name = next_name();
         let target = staging.join(&name);
         if std::fs::hard_link(path, &target).is_err() {
@@ -215,7 +215,7 @@ pub fn apply(
     }
     std::fs::rename(&staging, &backup_dir).map_err(|e| io_error(&backup_dir, e))?;
 
-    let result = write_all(folder, files, classified, &to_remove, &backup_dir, progress);
+    let result = write_all(files, classified, &to_remove, &backup_dir, progress, fail_after);
     match result {
         Ok(()) => Ok(Written {
             backup: Some(backup_dir),
@@ -231,14 +231,13 @@ pub fn apply(
 }
 
 fn write_all(
-    folder: &Path,
-    files: &BTreeMap<PathBuf, Vec<u8>>,
+    files: &[FileWrite],
     classified: &Classified,
     to_remove: &[(PathBuf, String)],
     backup_dir: &Path,
     progress: &Progress,
+    fail_after: Option<usize>,
 ) -> Result<(), SyncbackError> {
-    let _ = folder;
     // Things in the way of planned paths go first (into the backup).
     let in_the_way: HashSet<&PathBuf> = classified.in_the_way.iter().collect();
     for (path, name) in to_remove.iter().filter(|(p, _)| in_the_way.contains(p)) {
@@ -254,16 +253,23 @@ fn write_all(
             Err(err) => return Err(io_error(dir, err)),
         }
     }
-    let created: HashSet<&PathBuf> = classified.created.iter().collect();
     let written = AtomicUsize::new(0);
     progress.stage("Writing files", classified.created.len() + classified.overwritten.len());
-    classified
+    let jobs: Vec<(usize, bool)> = classified
         .created
-        .par_iter()
-        .chain(classified.overwritten.par_iter())
-        .try_for_each(|path| {
-            let contents = &files[path];
-            let result = if created.contains(path) {
+        .iter()
+        .map(|i| (*i, true))
+        .chain(classified.overwritten.iter().map(|i| (*i, false)))
+        .collect();
+    jobs.par_iter()
+        .with_min_len(64)
+        .try_for_each(|(index, is_new)| {
+            let path = &files[*index].path;
+            if fail_after.is_some_and(|limit| written.load(Ordering::Relaxed) >= limit) {
+                return Err(io_error(path, io::Error::other("injected failure (test)")));
+            }
+            let contents = &files[*index].contents;
+            let result = if *is_new {
                 // A new file: the manifest already lists it, so undo removes a partial one.
                 std::fs::write(path, contents)
             } else {
@@ -279,6 +285,9 @@ fn write_all(
         })?;
     // Orphans last.
     for (path, name) in to_remove.iter().filter(|(p, _)| !in_the_way.contains(p)) {
+        if fail_after.is_some_and(|limit| written.fetch_add(1, Ordering::Relaxed) >= limit) {
+            return Err(io_error(path, io::Error::other("injected failure (test)")));
+        }
         move_path(path, &backup_dir.join(name)).map_err(|e| io_error(path, e))?;
     }
     Ok(())
