@@ -1,0 +1,303 @@
+//! What travels between `atlas serve` and the Studio plugin: request/response bodies and
+//! socket packets (docs/serve-protocol.md), and their construction from the live tree.
+//!
+//! Field names are part of the protocol: responses use camelCase, instances PascalCase
+//! (as Rojo's plugin expects). Ids are 32-digit lowercase hex strings. Property values use
+//! the explicit tagged form of the file format (`{Vector3: [1, 2, 3]}`), so the plugin and
+//! the files share one value encoding.
+
+use std::collections::BTreeMap;
+
+use rbx_dom_weak::types::{Ref, Variant};
+use serde::{Deserialize, Serialize};
+
+use crate::json_value::Value;
+use crate::properties;
+use crate::snapshot::{AppliedPatchSet, AppliedUpdate, Tree};
+
+/// The protocol version; bumped on any incompatible change of this module's types.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The version of this server.
+pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The services Studio shows and live syncback sends, in the plugin's order.
+pub const VISIBLE_SERVICES: [&str; 14] = [
+    "Lighting",
+    "MaterialService",
+    "ReplicatedFirst",
+    "ReplicatedStorage",
+    "ServerScriptService",
+    "ServerStorage",
+    "SoundService",
+    "StarterGui",
+    "StarterPack",
+    "StarterPlayer",
+    "Teams",
+    "TextChatService",
+    "VoiceChatService",
+    "Workspace",
+];
+
+/// An id on the wire.
+pub fn id_string(id: Ref) -> String {
+    id.to_string()
+}
+
+/// Parses a wire id: exactly 32 hex digits (the null id is not an instance).
+pub fn parse_id(text: &str) -> Option<Ref> {
+    if text.len() != 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    text.parse::<Ref>().ok().filter(|r| r.is_some())
+}
+
+/// `GET /api/rojo`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerInfo {
+    pub session_id: String,
+    pub server_version: String,
+    pub protocol_version: u32,
+    pub project_name: String,
+    /// From the project's `servePlaceIds`. Numbers are sent as floats: Luau has no integers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_place_ids: Option<Vec<f64>>,
+    /// From the project's `blockedPlaceIds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unexpected_place_ids: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place_id: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub game_id: Option<f64>,
+    pub root_instance_id: String,
+    pub visible_services: Vec<String>,
+    /// The outcome of the syncback that started this session; nil otherwise.
+    pub last_syncback: Option<LastSyncback>,
+}
+
+/// What the last live syncback did (DESIGN.md decision 9).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LastSyncback {
+    pub ok: bool,
+    pub error: Option<String>,
+    pub files_written: u64,
+    pub files_removed: u64,
+    pub duration_ms: u64,
+    /// The command that restores the files the syncback replaced.
+    pub undo: Option<String>,
+}
+
+/// An instance as Studio sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Instance {
+    pub id: String,
+    /// The null id for the root.
+    pub parent: String,
+    pub name: String,
+    pub class_name: String,
+    pub properties: BTreeMap<String, Value>,
+    pub children: Vec<String>,
+    pub metadata: InstanceMetadata,
+}
+
+/// The metadata Studio uses.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceMetadata {
+    /// Leave Studio-only children of this instance alone.
+    pub ignore_unknown_instances: bool,
+}
+
+/// `GET /api/read/{ids}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadResponse {
+    pub session_id: String,
+    pub message_cursor: u32,
+    pub instances: BTreeMap<String, Instance>,
+}
+
+/// One batch of changes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscribeMessage {
+    pub removed: Vec<String>,
+    /// Every added instance and all of its descendants.
+    pub added: BTreeMap<String, Instance>,
+    pub updated: Vec<InstanceUpdate>,
+}
+
+/// Changes to one instance.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceUpdate {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_class_name: Option<String>,
+    /// Property -> new value; nil means the property was removed.
+    #[serde(default)]
+    pub changed_properties: BTreeMap<String, Option<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_metadata: Option<InstanceMetadata>,
+}
+
+/// A WebSocket frame from the server.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SocketPacket {
+    pub session_id: String,
+    /// Always `"messages"` for now.
+    pub packet_type: String,
+    pub body: MessagesPacket,
+}
+
+/// The body of a `"messages"` packet.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagesPacket {
+    /// Reconnect with this cursor to get only later messages.
+    pub message_cursor: u32,
+    pub messages: Vec<SubscribeMessage>,
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorResponse {
+    /// `NotFound`, `BadRequest`, `Forbidden`, `PayloadTooLarge`, `UnsupportedMediaType`,
+    /// `Conflict`, `MethodNotAllowed` or `InternalError`.
+    pub kind: String,
+    pub details: String,
+}
+
+/// A property value in wire form; `None` for values Studio never gets (SharedString).
+pub fn property_value(value: &Variant) -> Option<Value> {
+    match value {
+        Variant::SharedString(_) => None,
+        Variant::Ref(id) => Some(Value::object([("Ref", Value::String(id_string(*id)))])),
+        other => Some(properties::encode_explicit(other)),
+    }
+}
+
+/// One tree instance in wire form.
+pub fn instance(tree: &Tree, id: Ref) -> Option<Instance> {
+    let instance = tree.dom().get_by_ref(id)?;
+    let properties = instance
+        .properties
+        .iter()
+        .filter_map(|(key, value)| Some((key.to_string(), property_value(value)?)))
+        .collect();
+    Some(Instance {
+        id: id_string(id),
+        parent: id_string(instance.parent()),
+        name: instance.name.clone(),
+        class_name: instance.class.to_string(),
+        properties,
+        children: instance.children().iter().copied().map(id_string).collect(),
+        metadata: InstanceMetadata {
+            ignore_unknown_instances: tree
+                .metadata(id)
+                .is_some_and(|m| m.ignore_unknown_instances),
+        },
+    })
+}
+
+/// Adds `id` and all of its descendants to `out`.
+pub fn add_subtree(tree: &Tree, id: Ref, out: &mut BTreeMap<String, Instance>) {
+    if tree.dom().get_by_ref(id).is_none() {
+        return;
+    }
+    for descendant in tree.dom().descendants_of(id) {
+        if let Some(wire) = instance(tree, descendant.referent()) {
+            out.insert(wire.id.clone(), wire);
+        }
+    }
+}
+
+/// The message for an applied patch, built from the tree right after applying it.
+pub fn subscribe_message(tree: &Tree, applied: &AppliedPatchSet) -> SubscribeMessage {
+    let mut added = BTreeMap::new();
+    for id in &applied.added {
+        add_subtree(tree, *id, &mut added);
+    }
+    SubscribeMessage {
+        removed: applied.removed.iter().copied().map(id_string).collect(),
+        added,
+        updated: applied
+            .updated
+            .iter()
+            .filter(|u| tree.dom().get_by_ref(u.id).is_some())
+            .map(instance_update)
+            .collect(),
+    }
+}
+
+fn instance_update(update: &AppliedUpdate) -> InstanceUpdate {
+    InstanceUpdate {
+        id: id_string(update.id),
+        changed_name: update.changed_name.clone(),
+        changed_class_name: update.changed_class_name.clone(),
+        changed_properties: update
+            .changed_properties
+            .iter()
+            .filter(|(_, value)| !matches!(value, Some(Variant::SharedString(_))))
+            .map(|(key, value)| (key.to_string(), value.as_ref().and_then(property_value)))
+            .collect(),
+        changed_metadata: update
+            .changed_ignore_unknown_instances
+            .map(|ignore_unknown_instances| InstanceMetadata {
+                ignore_unknown_instances,
+            }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::InstanceSnapshot;
+    use rbx_dom_weak::types::{SharedString, Vector3};
+
+    #[test]
+    fn parses_only_full_hex_ids() {
+        let id = Ref::new();
+        assert_eq!(parse_id(&id_string(id)), Some(id));
+        assert_eq!(parse_id("abc"), None);
+        assert_eq!(parse_id(&"0".repeat(32)), None);
+        assert_eq!(parse_id(&"g".repeat(32)), None);
+    }
+
+    #[test]
+    fn instances_use_the_explicit_form_and_drop_shared_strings() {
+        let snapshot = InstanceSnapshot::new("Part", "P")
+            .with_property("Size", Vector3::new(1.0, 2.0, 3.0))
+            .with_property("Blob", Variant::SharedString(SharedString::new(vec![1, 2])));
+        let tree = Tree::new(snapshot);
+        let wire = instance(&tree, tree.root_ref()).unwrap();
+        assert_eq!(wire.parent, "0".repeat(32));
+        assert!(!wire.properties.contains_key("Blob"));
+        assert_eq!(
+            wire.properties["Size"],
+            Value::object([(
+                "Vector3",
+                Value::Array(vec![Value::Float32(1.0), Value::Float32(2.0), Value::Float32(3.0)])
+            )])
+        );
+        let json = serde_json::to_value(&wire).unwrap();
+        assert_eq!(json["Metadata"]["ignoreUnknownInstances"], false);
+        assert_eq!(json["ClassName"], "Part");
+    }
+
+    #[test]
+    fn updates_skip_unset_fields_and_send_nil_for_removed_properties() {
+        let mut update = AppliedUpdate::new(Ref::new());
+        update.changed_properties.insert("Gone".into(), None);
+        let wire = instance_update(&update);
+        let json = serde_json::to_value(&wire).unwrap();
+        assert!(json.get("changedName").is_none());
+        assert_eq!(json["changedProperties"]["Gone"], serde_json::Value::Null);
+    }
+}
