@@ -81,7 +81,6 @@ pub fn parse_csv(text: &str) -> Result<Vec<LocalizationEntry>, String> {
     Ok(entries)
 }
 
-
 /// Turns a LocalizationTable's `Contents` into CSV text, but only when reading that CSV
 /// back gives `Contents` byte for byte (otherwise the caller keeps `Contents` as a
 /// property in a model file, so nothing is lost). Header: Key, Source, Context, Example,

@@ -222,7 +222,6 @@ pub fn apply_properties(
     Ok(())
 }
 
-
 impl MetaFile {
     /// Whether writing this meta file would change nothing (no file is needed).
     pub fn is_empty(&self) -> bool {

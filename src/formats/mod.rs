@@ -300,7 +300,6 @@ pub fn snapshot_file(
     Ok(Some(snapshot))
 }
 
-
 /// One file a format wants written (the write direction, used by syncback).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileWrite {

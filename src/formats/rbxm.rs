@@ -75,7 +75,9 @@ fn copy(dom: &WeakDom, referent: Ref, new_ids: &HashMap<Ref, Ref>) -> InstanceSn
             // Object contents are references too (e.g. an EditableImage inside the model).
             Variant::Content(content) if content.as_object().is_some() => {
                 match content.as_object().and_then(|target| new_ids.get(&target)) {
-                    Some(new) => Variant::Content(rbx_dom_weak::types::Content::from_referent(*new)),
+                    Some(new) => {
+                        Variant::Content(rbx_dom_weak::types::Content::from_referent(*new))
+                    }
                     None => continue,
                 }
             }
