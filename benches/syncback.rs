@@ -39,12 +39,22 @@ fn generate() -> WeakDom {
         let mut first = None;
         for index in 0..30 {
             let part = InstanceBuilder::new("Part")
-                .with_name(if index % 10 == 0 { "Wall".to_string() } else { format!("Part{index}") })
+                .with_name(if index % 10 == 0 {
+                    "Wall".to_string()
+                } else {
+                    format!("Part{index}")
+                })
                 .with_property("Anchored", true)
-                .with_property("Size", Vector3::new(4.0 + index as f32 * 0.1, 1.0, 2.0 + group as f32 * 0.01))
+                .with_property(
+                    "Size",
+                    Vector3::new(4.0 + index as f32 * 0.1, 1.0, 2.0 + group as f32 * 0.01),
+                )
                 .with_property(
                     "CFrame",
-                    CFrame::new(Vector3::new(group as f32 * 1.5, index as f32 * 0.7, -3.25), Matrix3::identity()),
+                    CFrame::new(
+                        Vector3::new(group as f32 * 1.5, index as f32 * 0.7, -3.25),
+                        Matrix3::identity(),
+                    ),
                 )
                 .with_property("Color", Color3uint8::new((index * 7 % 255) as u8, 93, 105))
                 .with_property("Material", Enum::from_u32(816))
@@ -119,7 +129,10 @@ fn main() {
     atlas::place_file::write(&place, &dom).unwrap();
     drop(dom);
     let place_mb = std::fs::metadata(&place).unwrap().len() as f64 / 1e6;
-    eprintln!("generated {instances} instances ({place_mb:.1} MB place) in {:.2?}", started.elapsed());
+    eprintln!(
+        "generated {instances} instances ({place_mb:.1} MB place) in {:.2?}",
+        started.elapsed()
+    );
 
     let mut runs = Vec::new();
     let mut peak: f64 = 0.0;
@@ -129,7 +142,12 @@ fn main() {
         write_project(&project);
         let measured = common::measure(
             Command::new(common::atlas_bin())
-                .args(["syncback", project.to_str().unwrap(), "--input", place.to_str().unwrap()])
+                .args([
+                    "syncback",
+                    project.to_str().unwrap(),
+                    "--input",
+                    place.to_str().unwrap(),
+                ])
                 .stdin(Stdio::null())
                 .stderr(Stdio::null()),
         );
@@ -149,14 +167,30 @@ fn main() {
     let decode = common::median(decodes);
 
     println!("syncback benchmark ({instances} instances, {files} files written)");
-    println!("  syncback wall time (median of 5): {:.3} s", syncback.as_secs_f64());
+    println!(
+        "  syncback wall time (median of 5): {:.3} s",
+        syncback.as_secs_f64()
+    );
     println!("  peak memory:                      {peak:.0} MB");
-    println!("  files per second:                 {:.0}", files as f64 / syncback.as_secs_f64());
-    println!("  decode only (median of 5):        {:.3} s", decode.as_secs_f64());
-    println!("  syncback / decode ratio:          {:.1}x", syncback.as_secs_f64() / decode.as_secs_f64());
+    println!(
+        "  files per second:                 {:.0}",
+        files as f64 / syncback.as_secs_f64()
+    );
+    println!(
+        "  decode only (median of 5):        {:.3} s",
+        decode.as_secs_f64()
+    );
+    println!(
+        "  syncback / decode ratio:          {:.1}x",
+        syncback.as_secs_f64() / decode.as_secs_f64()
+    );
     println!(
         "  targets: wall <= 1.5 s ({}), memory <= 300 MB ({})",
-        if syncback.as_secs_f64() <= 1.5 { "met" } else { "MISSED" },
+        if syncback.as_secs_f64() <= 1.5 {
+            "met"
+        } else {
+            "MISSED"
+        },
         if peak <= 300.0 { "met" } else { "MISSED" }
     );
 }

@@ -50,7 +50,10 @@ impl SyncbackCommand {
         let folder = project.folder().to_path_buf();
         if self.undo {
             let restored = syncback::undo(&folder)?;
-            eprintln!("Restored {} path(s) from the last syncback's backup", restored.len());
+            eprintln!(
+                "Restored {} path(s) from the last syncback's backup",
+                restored.len()
+            );
             return Ok(());
         }
         let Some(input) = &self.input else {
@@ -91,7 +94,10 @@ impl SyncbackCommand {
             );
             let _ = std::io::stderr().flush();
             let mut answer = String::new();
-            std::io::stdin().lock().read_line(&mut answer).context("reading the answer")?;
+            std::io::stdin()
+                .lock()
+                .read_line(&mut answer)
+                .context("reading the answer")?;
             if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
                 bail!("cancelled; nothing was written");
             }

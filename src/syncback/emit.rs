@@ -12,7 +12,9 @@ use rbx_dom_weak::{Instance, InstanceBuilder, WeakDom};
 use super::filter;
 use super::layout::{Form, Init, Layout};
 use super::rules::CompiledRules;
-use crate::formats::{csv as csv_format, dir, meta, model_json, rbxm, script, FileWrite, ScriptKind};
+use crate::formats::{
+    csv as csv_format, dir, meta, model_json, rbxm, script, FileWrite, ScriptKind,
+};
 use crate::json_value::Value;
 use crate::properties;
 
@@ -90,18 +92,36 @@ fn carried(form: &Form, class: &str, instance: &Instance) -> Vec<&'static str> {
         out
     };
     match form {
-        Form::Script { kind, .. } | Form::Dir { init: Init::Script(kind), .. } => script(*kind),
+        Form::Script { kind, .. }
+        | Form::Dir {
+            init: Init::Script(kind),
+            ..
+        } => script(*kind),
         Form::Text { .. } => vec!["Value"],
-        Form::Csv { .. } | Form::Dir { init: Init::Csv, .. } => vec!["Contents"],
-        Form::Node { dir: Some((_, Init::Script(kind))), .. } => script(*kind),
-        Form::Node { dir: Some((_, Init::Csv)), .. } => vec!["Contents"],
-        Form::Node { file: Some(file), .. } => carried(file, class, instance),
+        Form::Csv { .. }
+        | Form::Dir {
+            init: Init::Csv, ..
+        } => vec!["Contents"],
+        Form::Node {
+            dir: Some((_, Init::Script(kind))),
+            ..
+        } => script(*kind),
+        Form::Node {
+            dir: Some((_, Init::Csv)),
+            ..
+        } => vec!["Contents"],
+        Form::Node {
+            file: Some(file), ..
+        } => carried(file, class, instance),
         _ => Vec::new(),
     }
 }
 
 fn adjacent_meta_path(path: &Path) -> PathBuf {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     path.with_file_name(meta::adjacent_file_name(meta::meta_base(name)))
 }
 
@@ -125,12 +145,21 @@ impl Emitter<'_> {
         filter::kept_properties(self.rules, instance)
             .into_iter()
             .filter(|(name, _)| !skip.contains(name))
-            .map(|(name, value)| (name.to_string(), properties::encode_property(class, name, value)))
+            .map(|(name, value)| {
+                (
+                    name.to_string(),
+                    properties::encode_property(class, name, value),
+                )
+            })
             .collect()
     }
 
     /// Like `properties`, keeping each value for comparison with the project file.
-    fn node_properties(&self, instance: &Instance, skip: &[&str]) -> BTreeMap<String, (Value, Variant)> {
+    fn node_properties(
+        &self,
+        instance: &Instance,
+        skip: &[&str],
+    ) -> BTreeMap<String, (Value, Variant)> {
         let class = instance.class.as_str();
         filter::kept_properties(self.rules, instance)
             .into_iter()
@@ -138,19 +167,29 @@ impl Emitter<'_> {
             .map(|(name, value)| {
                 (
                     name.to_string(),
-                    (properties::encode_property(class, name, value), value.clone()),
+                    (
+                        properties::encode_property(class, name, value),
+                        value.clone(),
+                    ),
                 )
             })
             .collect()
     }
 
     /// The instance's attributes plus `Rojo_Ref_*` paths for its Ref properties.
-    fn attributes(&self, referent: Ref, instance: &Instance, out: &mut Emitted) -> BTreeMap<String, Value> {
+    fn attributes(
+        &self,
+        referent: Ref,
+        instance: &Instance,
+        out: &mut Emitted,
+    ) -> BTreeMap<String, Value> {
         let refs = self.ref_attributes(referent, instance, out);
         let mut map = BTreeMap::new();
-        if let Some(Variant::Attributes(attributes)) = instance.properties.get(&"Attributes".into()) {
+        if let Some(Variant::Attributes(attributes)) = instance.properties.get(&"Attributes".into())
+        {
             for (name, value) in attributes.iter() {
-                let transport = name.starts_with(REF_PATH_PREFIX) || name.starts_with(REF_TARGET_PREFIX);
+                let transport =
+                    name.starts_with(REF_PATH_PREFIX) || name.starts_with(REF_TARGET_PREFIX);
                 if transport && refs.is_some() {
                     continue;
                 }
@@ -164,7 +203,12 @@ impl Emitter<'_> {
     }
 
     /// `Rojo_Ref_<Prop>` attributes, or `None` when the instance has no references.
-    fn ref_attributes(&self, referent: Ref, instance: &Instance, out: &mut Emitted) -> Option<Vec<(String, String)>> {
+    fn ref_attributes(
+        &self,
+        referent: Ref,
+        instance: &Instance,
+        out: &mut Emitted,
+    ) -> Option<Vec<(String, String)>> {
         if self.rules.ignore_referents {
             return None;
         }
@@ -240,7 +284,11 @@ impl Emitter<'_> {
         if to.len() > from.len() && to[..from.len()] == from[..] {
             return Some(format!("@self/{}", to[from.len()..].join("/")));
         }
-        let common = from.iter().zip(to.iter()).take_while(|(a, b)| a == b).count();
+        let common = from
+            .iter()
+            .zip(to.iter())
+            .take_while(|(a, b)| a == b)
+            .count();
         if to.is_empty() {
             return Some("@game".to_string());
         }
@@ -256,7 +304,14 @@ impl Emitter<'_> {
         }
     }
 
-    fn meta(&self, instance: &Instance, props: BTreeMap<String, Value>, attributes: BTreeMap<String, Value>, needs_name: bool, class_name: Option<String>) -> meta::MetaFile {
+    fn meta(
+        &self,
+        instance: &Instance,
+        props: BTreeMap<String, Value>,
+        attributes: BTreeMap<String, Value>,
+        needs_name: bool,
+        class_name: Option<String>,
+    ) -> meta::MetaFile {
         meta::MetaFile {
             class_name,
             properties: props,
@@ -267,13 +322,21 @@ impl Emitter<'_> {
     }
 
     fn instance(&self, referent: Ref, out: &mut Emitted) {
-        let Some(placement) = self.layout.placements.get(&referent) else { return };
-        let Some(instance) = self.dom.get_by_ref(referent) else { return };
+        let Some(placement) = self.layout.placements.get(&referent) else {
+            return;
+        };
+        let Some(instance) = self.dom.get_by_ref(referent) else {
+            return;
+        };
         let class = instance.class.as_str();
         let needs_name = placement.needs_name;
         match &placement.form {
             Form::Inline | Form::Kept => {}
-            Form::Node { key_path, dir, file } => {
+            Form::Node {
+                key_path,
+                dir,
+                file,
+            } => {
                 let skip = carried(&placement.form, class, instance);
                 let mut cleared = false;
                 if let Some((dir_path, init)) = dir {
@@ -294,10 +357,16 @@ impl Emitter<'_> {
                             cleared = true;
                             self.rbxm_file(referent, &placement.children, path, *xml, false, out);
                         }
-                        Form::Script { path, .. } => out.files.push(FileWrite::new(path.clone(), source_of(instance, "Source"))),
-                        Form::Text { path } => out.files.push(FileWrite::new(path.clone(), source_of(instance, "Value"))),
+                        Form::Script { path, .. } => out
+                            .files
+                            .push(FileWrite::new(path.clone(), source_of(instance, "Source"))),
+                        Form::Text { path } => out
+                            .files
+                            .push(FileWrite::new(path.clone(), source_of(instance, "Value"))),
                         Form::Csv { path } => {
-                            let contents = csv_format::write_contents(&source_of(instance, "Contents")).unwrap_or_default();
+                            let contents =
+                                csv_format::write_contents(&source_of(instance, "Contents"))
+                                    .unwrap_or_default();
                             out.files.push(FileWrite::new(path.clone(), contents));
                         }
                         _ => {}
@@ -306,7 +375,10 @@ impl Emitter<'_> {
                 let (properties, attributes) = if cleared {
                     (BTreeMap::new(), BTreeMap::new())
                 } else {
-                    (self.node_properties(instance, &skip), self.attributes(referent, instance, out))
+                    (
+                        self.node_properties(instance, &skip),
+                        self.attributes(referent, instance, out),
+                    )
                 };
                 out.nodes.push(NodeData {
                     key_path: key_path.clone(),
@@ -316,17 +388,23 @@ impl Emitter<'_> {
                     cleared,
                 });
             }
-            Form::Dir { dir: dir_path, init } => {
+            Form::Dir {
+                dir: dir_path,
+                init,
+            } => {
                 out.dirs.push(dir_path.clone());
                 let wrote_init = self.init_file(dir_path, *init, instance, out);
                 let skip = carried(&placement.form, class, instance);
                 let props = self.properties(instance, &skip);
                 let attributes = self.attributes(referent, instance, out);
-                let class_name = (*init == Init::None && class != "Folder").then(|| class.to_string());
+                let class_name =
+                    (*init == Init::None && class != "Folder").then(|| class.to_string());
                 let meta = self.meta(instance, props, attributes, needs_name, class_name);
                 match meta.write(dir_path.join(meta::INIT_META)) {
                     Some(file) => out.files.push(file),
-                    None if placement.children.is_empty() && !wrote_init => out.files.push(dir::gitkeep(dir_path)),
+                    None if placement.children.is_empty() && !wrote_init => {
+                        out.files.push(dir::gitkeep(dir_path))
+                    }
                     None => {}
                 }
             }
@@ -334,7 +412,8 @@ impl Emitter<'_> {
                 let contents = match &placement.form {
                     Form::Script { .. } => source_of(instance, "Source"),
                     Form::Text { .. } => source_of(instance, "Value"),
-                    _ => csv_format::write_contents(&source_of(instance, "Contents")).unwrap_or_default(),
+                    _ => csv_format::write_contents(&source_of(instance, "Contents"))
+                        .unwrap_or_default(),
                 };
                 out.files.push(FileWrite::new(path.clone(), contents));
                 let skip = carried(&placement.form, class, instance);
@@ -356,7 +435,13 @@ impl Emitter<'_> {
     }
 
     /// Writes a directory's init file; returns whether one was written.
-    fn init_file(&self, dir_path: &Path, init: Init, instance: &Instance, out: &mut Emitted) -> bool {
+    fn init_file(
+        &self,
+        dir_path: &Path,
+        init: Init,
+        instance: &Instance,
+        out: &mut Emitted,
+    ) -> bool {
         match init {
             Init::None => false,
             Init::Script(kind) => {
@@ -367,14 +452,23 @@ impl Emitter<'_> {
                 true
             }
             Init::Csv => {
-                let contents = csv_format::write_contents(&source_of(instance, "Contents")).unwrap_or_default();
-                out.files.push(FileWrite::new(dir_path.join("init.csv"), contents));
+                let contents = csv_format::write_contents(&source_of(instance, "Contents"))
+                    .unwrap_or_default();
+                out.files
+                    .push(FileWrite::new(dir_path.join("init.csv"), contents));
                 true
             }
         }
     }
 
-    fn model(&self, referent: Ref, instance: &Instance, with_name: bool, inline: bool, out: &mut Emitted) -> model_json::ModelFile {
+    fn model(
+        &self,
+        referent: Ref,
+        instance: &Instance,
+        with_name: bool,
+        inline: bool,
+        out: &mut Emitted,
+    ) -> model_json::ModelFile {
         let props = self.properties(instance, &[]);
         let attributes = self.attributes(referent, instance, out);
         let mut children = Vec::new();
@@ -397,10 +491,18 @@ impl Emitter<'_> {
     }
 
     /// The whole subtree in one model file; references leaving it become `Rojo_Ref_*`.
-    fn rbxm_file(&self, referent: Ref, children: &[Ref], path: &Path, xml: bool, needs_name: bool, out: &mut Emitted) {
+    fn rbxm_file(
+        &self,
+        referent: Ref,
+        children: &[Ref],
+        path: &Path,
+        xml: bool,
+        needs_name: bool,
+        out: &mut Emitted,
+    ) {
         let mut model = WeakDom::new(InstanceBuilder::new("DataModel"));
         let root = model.root_ref();
-        let builder = self.builder(referent, Some(children), out);
+        let builder = self.builder_in(referent, referent, Some(children));
         let inserted = model.insert(root, builder);
         let bytes = rbxm::encode(&model, &[inserted], xml).or_else(|err| {
             self.warn(out, format!("{}: {err}; trying XML", path.display()));
@@ -427,18 +529,24 @@ impl Emitter<'_> {
     }
 
     fn inside(&self, target: Ref, subtree_root: Ref) -> bool {
-        self.dom.ancestors_of(target).any(|a| a.referent() == subtree_root)
+        self.dom
+            .ancestors_of(target)
+            .any(|a| a.referent() == subtree_root)
     }
 
-    fn builder(&self, referent: Ref, children: Option<&[Ref]>, out: &mut Emitted) -> InstanceBuilder {
-        self.builder_in(referent, referent, children, out)
-    }
-
-    fn builder_in(&self, referent: Ref, subtree_root: Ref, children: Option<&[Ref]>, out: &mut Emitted) -> InstanceBuilder {
+    fn builder_in(
+        &self,
+        referent: Ref,
+        subtree_root: Ref,
+        children: Option<&[Ref]>,
+    ) -> InstanceBuilder {
         let instance = self.dom.get_by_ref(referent).expect("placed instance");
-        let mut builder = InstanceBuilder::with_property_capacity(instance.class.as_str(), instance.properties.len())
-            .with_name(instance.name.clone())
-            .with_referent(referent);
+        let mut builder = InstanceBuilder::with_property_capacity(
+            instance.class.as_str(),
+            instance.properties.len(),
+        )
+        .with_name(instance.name.clone())
+        .with_referent(referent);
         let mut outside: Vec<(String, String)> = Vec::new();
         for (name, value) in &instance.properties {
             match value {
@@ -450,7 +558,9 @@ impl Emitter<'_> {
                     }
                     builder = builder.with_property(*name, Variant::Ref(Ref::none()));
                 }
-                Variant::Ref(target) if target.is_some() && self.layout.excluded.contains(target) => {
+                Variant::Ref(target)
+                    if target.is_some() && self.layout.excluded.contains(target) =>
+                {
                     builder = builder.with_property(*name, Variant::Ref(Ref::none()));
                 }
                 other => builder = builder.with_property(*name, other.clone()),
@@ -476,7 +586,7 @@ impl Emitter<'_> {
                 .collect(),
         };
         for child in child_refs {
-            builder.add_child(self.builder_in(child, subtree_root, None, out));
+            builder.add_child(self.builder_in(child, subtree_root, None));
         }
         builder
     }

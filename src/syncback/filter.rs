@@ -19,13 +19,11 @@ fn class(name: &str) -> Option<&'static ClassDescriptor<'static>> {
     database().classes.get(name)
 }
 
-/// Whether the reflection database knows the class.
-pub fn is_known_class(name: &str) -> bool {
-    class(name).is_some()
-}
-
 /// The descriptor of `class.property`, walking superclasses.
-pub fn find_property(class_name: &str, property: &str) -> Option<&'static PropertyDescriptor<'static>> {
+pub fn find_property(
+    class_name: &str,
+    property: &str,
+) -> Option<&'static PropertyDescriptor<'static>> {
     let mut current = class(class_name)?;
     loop {
         if let Some(descriptor) = current.properties.get(property) {
@@ -72,20 +70,23 @@ fn does_not_serialize(class_name: &str, property: &str) -> bool {
         PropertyKind::Canonical { serialization } => {
             matches!(serialization, PropertySerialization::DoesNotSerialize)
         }
-        PropertyKind::Alias { alias_for } => find_property(class_name, alias_for).is_some_and(|target| {
-            matches!(
-                target.kind,
-                PropertyKind::Canonical {
-                    serialization: PropertySerialization::DoesNotSerialize
-                }
-            )
-        }),
+        PropertyKind::Alias { alias_for } => {
+            find_property(class_name, alias_for).is_some_and(|target| {
+                matches!(
+                    target.kind,
+                    PropertyKind::Canonical {
+                        serialization: PropertySerialization::DoesNotSerialize
+                    }
+                )
+            })
+        }
         _ => false,
     }
 }
 
 fn unscriptable(class_name: &str, property: &str) -> bool {
-    find_property(class_name, property).is_some_and(|d| matches!(d.scriptability, Scriptability::None))
+    find_property(class_name, property)
+        .is_some_and(|d| matches!(d.scriptability, Scriptability::None))
 }
 
 /// Bit-identical equality: `-0` differs from `0`, NaN equals NaN only with the same text.
@@ -94,13 +95,17 @@ pub fn identical(a: &Variant, b: &Variant) -> bool {
         (Variant::Float32(x), Variant::Float32(y)) => x.to_bits() == y.to_bits(),
         (Variant::Float64(x), Variant::Float64(y)) => x.to_bits() == y.to_bits(),
         (Variant::Vector3(x), Variant::Vector3(y)) => {
-            x.x.to_bits() == y.x.to_bits() && x.y.to_bits() == y.y.to_bits() && x.z.to_bits() == y.z.to_bits()
+            x.x.to_bits() == y.x.to_bits()
+                && x.y.to_bits() == y.y.to_bits()
+                && x.z.to_bits() == y.z.to_bits()
         }
         (Variant::Vector2(x), Variant::Vector2(y)) => {
             x.x.to_bits() == y.x.to_bits() && x.y.to_bits() == y.y.to_bits()
         }
         (Variant::Color3(x), Variant::Color3(y)) => {
-            x.r.to_bits() == y.r.to_bits() && x.g.to_bits() == y.g.to_bits() && x.b.to_bits() == y.b.to_bits()
+            x.r.to_bits() == y.r.to_bits()
+                && x.g.to_bits() == y.g.to_bits()
+                && x.b.to_bits() == y.b.to_bits()
         }
         (Variant::Bool(_), _)
         | (Variant::String(_), _)
@@ -138,7 +143,9 @@ pub fn identical(a: &Variant, b: &Variant) -> bool {
 /// send their instance's subtree to an `.rbxm` file instead.
 pub fn encodable(value: &Variant) -> bool {
     match value {
-        Variant::Content(content) => !matches!(content.value(), ContentType::Object(_)) || is_none_content(content),
+        Variant::Content(content) => {
+            !matches!(content.value(), ContentType::Object(_)) || is_none_content(content)
+        }
         Variant::Axes(_)
         | Variant::BinaryString(_)
         | Variant::Bool(_)
@@ -178,9 +185,9 @@ pub fn encodable(value: &Variant) -> bool {
         | Variant::SecurityCapabilities(_)
         | Variant::EnumItem(_)
         | Variant::NetAssetRef(_) => true,
-        Variant::Attributes(attributes) => attributes.iter().all(|(_, v)| {
-            encodable(v) && !matches!(v, Variant::Ref(_) | Variant::Attributes(_))
-        }),
+        Variant::Attributes(attributes) => attributes
+            .iter()
+            .all(|(_, v)| encodable(v) && !matches!(v, Variant::Ref(_) | Variant::Attributes(_))),
         _ => false,
     }
 }
@@ -242,7 +249,10 @@ pub fn skip_reason(
 }
 
 /// The properties of `instance` that its files must record, sorted by name.
-pub fn kept_properties<'a>(rules: &CompiledRules, instance: &'a Instance) -> Vec<(&'a str, &'a Variant)> {
+pub fn kept_properties<'a>(
+    rules: &CompiledRules,
+    instance: &'a Instance,
+) -> Vec<(&'a str, &'a Variant)> {
     let class_name = instance.class.as_str();
     let mut kept: Vec<(&str, &Variant)> = instance
         .properties

@@ -148,15 +148,22 @@ pub struct Plan {
 }
 
 /// Plans a syncback of `dom` into `project` without writing anything.
-pub fn plan(project: &Project, dom: &WeakDom, options: &SyncbackOptions) -> Result<Plan, SyncbackError> {
+pub fn plan(
+    project: &Project,
+    dom: &WeakDom,
+    options: &SyncbackOptions,
+) -> Result<Plan, SyncbackError> {
     let rules = rules::CompiledRules::new(project)?;
     let mut warnings = Vec::new();
-    let needs_old = options.mode == SyncbackMode::Incremental || rules.has_ignore_trees() || rules.has_ignore_classes();
+    let needs_old = options.mode == SyncbackMode::Incremental
+        || rules.has_ignore_trees()
+        || rules.has_ignore_classes();
     let old = if needs_old {
         match old_tree::OldTree::build(project) {
             Ok(old) => Some(old),
             Err(err) => {
-                let message = format!("the project could not be read as it is ({err}); writing it fresh");
+                let message =
+                    format!("the project could not be read as it is ({err}); writing it fresh");
                 log::warn!("{message}");
                 warnings.push(message);
                 None
@@ -165,15 +172,29 @@ pub fn plan(project: &Project, dom: &WeakDom, options: &SyncbackOptions) -> Resu
     } else {
         None
     };
-    let mode = if old.is_none() { SyncbackMode::Clean } else { options.mode };
+    let mode = if old.is_none() {
+        SyncbackMode::Clean
+    } else {
+        options.mode
+    };
     let timer = Instant::now();
     let planner = layout::Planner::new(dom, project, &rules, mode, old.as_ref())?;
     let layout = planner.run();
-    log::debug!("syncback: layout of {} instances in {:.2?} ({})", layout.placements.len(), timer.elapsed(), rss());
+    log::debug!(
+        "syncback: layout of {} instances in {:.2?} ({})",
+        layout.placements.len(),
+        timer.elapsed(),
+        rss()
+    );
     let timer = Instant::now();
     warnings.extend(layout.warnings.iter().cloned());
     let emitted = emit::emit(dom, &layout, &rules);
-    log::debug!("syncback: {} files produced in {:.2?} ({})", emitted.files.len(), timer.elapsed(), rss());
+    log::debug!(
+        "syncback: {} files produced in {:.2?} ({})",
+        emitted.files.len(),
+        timer.elapsed(),
+        rss()
+    );
     let timer = Instant::now();
     warnings.extend(emitted.warnings.iter().cloned());
 
@@ -198,14 +219,21 @@ pub fn plan(project: &Project, dom: &WeakDom, options: &SyncbackOptions) -> Resu
     files.dedup_by(|later, earlier| {
         let duplicate = later.path == earlier.path;
         if duplicate {
-            log::warn!("{} was planned twice; the first contents win", later.path.display());
+            log::warn!(
+                "{} was planned twice; the first contents win",
+                later.path.display()
+            );
         }
         duplicate
     });
 
     // Every directory that must exist (below the project folder).
     let mut dirs: Vec<PathBuf> = emitted.dirs;
-    dirs.extend(files.iter().filter_map(|f| f.path.parent().map(Path::to_path_buf)));
+    dirs.extend(
+        files
+            .iter()
+            .filter_map(|f| f.path.parent().map(Path::to_path_buf)),
+    );
     paths::sort_dedup(&mut dirs);
     let mut ancestors = Vec::new();
     for dir in &dirs {
@@ -221,7 +249,10 @@ pub fn plan(project: &Project, dom: &WeakDom, options: &SyncbackOptions) -> Resu
     dirs.extend(ancestors);
     dirs.retain(|d| paths::strictly_under(d, &folder));
     paths::sort_dedup(&mut dirs);
-    log::debug!("syncback: project file and paths in {:.2?}", timer.elapsed());
+    log::debug!(
+        "syncback: project file and paths in {:.2?}",
+        timer.elapsed()
+    );
     let timer = Instant::now();
 
     // Orphans.
@@ -262,12 +293,20 @@ pub fn plan(project: &Project, dom: &WeakDom, options: &SyncbackOptions) -> Resu
     let targets_now = collect_targets_vec(&new_project.tree, &folder);
     for replaced in &layout.replaced {
         let written = written_files.contains(paths::key(replaced));
-        if replaced.exists() && !written && !removals.contains(replaced) && !targets_now.contains(replaced) {
+        if replaced.exists()
+            && !written
+            && !removals.contains(replaced)
+            && !targets_now.contains(replaced)
+        {
             removals.push(replaced.clone());
         }
     }
     paths::sort_dedup(&mut removals);
-    log::debug!("syncback: orphan scan in {:.2?} ({})", timer.elapsed(), rss());
+    log::debug!(
+        "syncback: orphan scan in {:.2?} ({})",
+        timer.elapsed(),
+        rss()
+    );
 
     Ok(Plan {
         files,
@@ -335,7 +374,11 @@ fn apply_node(tree: &mut ProjectNode, data: &emit::NodeData) {
 
 /// Runs a syncback: plans, then (unless `dry_run`) writes safely. The dom may come from a
 /// place file or from Studio; its root is a DataModel (place) or the model's root.
-pub fn run(project: &Project, dom: WeakDom, options: &SyncbackOptions) -> Result<SyncbackReport, SyncbackError> {
+pub fn run(
+    project: &Project,
+    dom: WeakDom,
+    options: &SyncbackOptions,
+) -> Result<SyncbackReport, SyncbackError> {
     let started = Instant::now();
     let plan = {
         let progress = Progress::new(options.progress);
@@ -347,15 +390,30 @@ pub fn run(project: &Project, dom: WeakDom, options: &SyncbackOptions) -> Result
 }
 
 /// Applies a plan made by [`plan`] (or only classifies it for a dry run) and reports.
-pub fn execute(folder: &Path, plan: Plan, options: &SyncbackOptions, started: Instant) -> Result<SyncbackReport, SyncbackError> {
+pub fn execute(
+    folder: &Path,
+    plan: Plan,
+    options: &SyncbackOptions,
+    started: Instant,
+) -> Result<SyncbackReport, SyncbackError> {
     let progress = Progress::new(options.progress);
     let timer = Instant::now();
     let classified = writer::classify(&plan.files, &plan.dirs, &plan.existing, &plan.scanned_roots);
-    log::debug!("syncback: compared with the disk in {:.2?}", timer.elapsed());
+    log::debug!(
+        "syncback: compared with the disk in {:.2?}",
+        timer.elapsed()
+    );
     let timer = Instant::now();
     let mut backup = None;
     if !options.dry_run {
-        let written = writer::apply(folder, &plan.files, &classified, &plan.removals, &progress, options.fail_after)?;
+        let written = writer::apply(
+            folder,
+            &plan.files,
+            &classified,
+            &plan.removals,
+            &progress,
+            options.fail_after,
+        )?;
         backup = written.backup;
     }
     progress.finish();
@@ -431,6 +489,10 @@ pub fn model_root(mut dom: WeakDom, name: &str) -> WeakDom {
 fn rss() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS")).map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS"))
+                .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+        })
         .unwrap_or_default()
 }

@@ -39,7 +39,9 @@ pub fn needs_slug(name: &str) -> bool {
         || name.starts_with('.')
         || name.ends_with(' ')
         || name.ends_with('.')
-        || name.chars().any(|c| FORBIDDEN.contains(&c) || c.is_control())
+        || name
+            .chars()
+            .any(|c| FORBIDDEN.contains(&c) || c.is_control())
         || ends_with_dangerous_suffix(name)
         || reserved_stem(name)
 }
@@ -52,7 +54,13 @@ pub fn slug(name: &str) -> String {
     }
     let mut out: String = name
         .chars()
-        .map(|c| if FORBIDDEN.contains(&c) || c.is_control() { '_' } else { c })
+        .map(|c| {
+            if FORBIDDEN.contains(&c) || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     out = out.trim_start_matches(' ').to_string();
     if out.starts_with('.') {
@@ -124,7 +132,10 @@ impl Namespace {
                 for name in &names {
                     self.reserve(name);
                 }
-                let entry = names.into_iter().next().unwrap_or_else(|| candidate.clone());
+                let entry = names
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| candidate.clone());
                 return (candidate, entry);
             }
             n += 1;
@@ -168,7 +179,16 @@ mod tests {
         assert_eq!(slug("Ünïcödé"), "Ünïcödé");
         let long = "x".repeat(300);
         assert_eq!(slug(&long).len(), MAX_SLUG_BYTES);
-        for name in ["Hey/Bro", "CON", "init", "a.server", " x ", "...", "~1", "init.luau"] {
+        for name in [
+            "Hey/Bro",
+            "CON",
+            "init",
+            "a.server",
+            " x ",
+            "...",
+            "~1",
+            "init.luau",
+        ] {
             let s = slug(name);
             assert!(!needs_slug(&s), "{name} -> {s}");
         }

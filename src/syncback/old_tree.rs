@@ -34,15 +34,12 @@ impl OldTree {
         // A `$path` that does not exist yet is no reason to give up: read it as optional.
         let mut tolerant = project.clone();
         make_missing_optional(&mut tolerant.tree, project.folder());
-        let built = crate::build::build_project(&Vfs::new_default(), &tolerant).map_err(|e| e.to_string())?;
+        let built = crate::build::build_project(&Vfs::new_default(), &tolerant)
+            .map_err(|e| e.to_string())?;
         let ctx = formats::Context::default()
             .for_project(project)
             .map_err(|e| e.to_string())?;
         Ok(OldTree { built, ctx })
-    }
-
-    pub fn dom(&self) -> &WeakDom {
-        &self.built.dom
     }
 
     pub fn root(&self) -> Ref {
@@ -59,9 +56,12 @@ impl OldTree {
 
     /// The old child named `name` (for project nodes).
     pub fn child_named(&self, old: Ref, name: &str) -> Option<Ref> {
-        self.children(old)
-            .into_iter()
-            .find(|c| self.built.dom.get_by_ref(*c).is_some_and(|i| i.name == name))
+        self.children(old).into_iter().find(|c| {
+            self.built
+                .dom
+                .get_by_ref(*c)
+                .is_some_and(|i| i.name == name)
+        })
     }
 
     pub fn fs_name(&self, old: Ref) -> Option<String> {
@@ -103,12 +103,15 @@ impl OldTree {
 
     /// Whether the old instance's name came from a meta/model `name` rather than its file.
     pub fn has_name_override(&self, old: Ref) -> bool {
-        let (Some(instance), Some(fs_name)) = (self.built.dom.get_by_ref(old), self.fs_name(old)) else {
+        let (Some(instance), Some(fs_name)) = (self.built.dom.get_by_ref(old), self.fs_name(old))
+        else {
             return false;
         };
         let derived = match self.form(old) {
             Some(OldForm::Dir(_)) => fs_name.clone(),
-            _ => formats::builtin_rule(&fs_name).map(|(_, n)| n).unwrap_or(fs_name),
+            _ => formats::builtin_rule(&fs_name)
+                .map(|(_, n)| n)
+                .unwrap_or(fs_name),
         };
         formats::strip_dedup_suffix(&derived) != instance.name
     }
@@ -138,9 +141,16 @@ impl OldTree {
         }
         let dom = &self.built.dom;
         let mut out = Vec::new();
-        let mut stack: Vec<(Ref, String)> = dom.root().children().iter().map(|r| (*r, String::new())).collect();
+        let mut stack: Vec<(Ref, String)> = dom
+            .root()
+            .children()
+            .iter()
+            .map(|r| (*r, String::new()))
+            .collect();
         while let Some((referent, parent_path)) = stack.pop() {
-            let Some(instance) = dom.get_by_ref(referent) else { continue };
+            let Some(instance) = dom.get_by_ref(referent) else {
+                continue;
+            };
             let path = if parent_path.is_empty() {
                 tree_segment(&instance.name)
             } else {
@@ -160,7 +170,12 @@ impl OldTree {
     }
 
     /// Pairs new children with old ones: same name and class, in order.
-    pub fn match_children(&self, dom: &WeakDom, new_children: &[Ref], old_children: &[Ref]) -> HashMap<Ref, Ref> {
+    pub fn match_children(
+        &self,
+        dom: &WeakDom,
+        new_children: &[Ref],
+        old_children: &[Ref],
+    ) -> HashMap<Ref, Ref> {
         let mut groups: HashMap<(&str, &str), VecDeque<Ref>> = HashMap::new();
         for old in old_children {
             if let Some(instance) = self.built.dom.get_by_ref(*old) {
@@ -172,8 +187,11 @@ impl OldTree {
         }
         let mut out = HashMap::new();
         for new in new_children {
-            let Some(instance) = dom.get_by_ref(*new) else { continue };
-            if let Some(group) = groups.get_mut(&(instance.name.as_str(), instance.class.as_str())) {
+            let Some(instance) = dom.get_by_ref(*new) else {
+                continue;
+            };
+            if let Some(group) = groups.get_mut(&(instance.name.as_str(), instance.class.as_str()))
+            {
                 if let Some(old) = group.pop_front() {
                     out.insert(*new, old);
                 }
@@ -184,7 +202,10 @@ impl OldTree {
 
     /// The matched child pairs of two matched instances.
     pub fn pair_subtree_children(&self, dom: &WeakDom, new: Ref, old: Ref) -> Vec<(Ref, Ref)> {
-        let new_children = dom.get_by_ref(new).map(|i| i.children().to_vec()).unwrap_or_default();
+        let new_children = dom
+            .get_by_ref(new)
+            .map(|i| i.children().to_vec())
+            .unwrap_or_default();
         let old_children = self.children(old);
         let matches = self.match_children(dom, &new_children, &old_children);
         new_children
@@ -194,7 +215,14 @@ impl OldTree {
     }
 
     /// Whether the new subtree equals the old one in everything syncback writes.
-    pub fn unchanged(&self, dom: &WeakDom, new: Ref, old: Ref, rules: &CompiledRules, excluded: &HashSet<Ref>) -> bool {
+    pub fn unchanged(
+        &self,
+        dom: &WeakDom,
+        new: Ref,
+        old: Ref,
+        rules: &CompiledRules,
+        excluded: &HashSet<Ref>,
+    ) -> bool {
         let (Some(a), Some(b)) = (dom.get_by_ref(new), self.built.dom.get_by_ref(old)) else {
             return false;
         };
@@ -202,7 +230,10 @@ impl OldTree {
             return false;
         }
         // References are rewritten as paths; compare conservatively.
-        if a.properties.values().any(|v| matches!(v, Variant::Ref(r) if r.is_some())) {
+        if a.properties
+            .values()
+            .any(|v| matches!(v, Variant::Ref(r) if r.is_some()))
+        {
             return false;
         }
         let (pa, pb) = (compared_properties(rules, a), compared_properties(rules, b));
@@ -214,7 +245,12 @@ impl OldTree {
         {
             return false;
         }
-        let new_children: Vec<Ref> = a.children().iter().copied().filter(|c| !excluded.contains(c)).collect();
+        let new_children: Vec<Ref> = a
+            .children()
+            .iter()
+            .copied()
+            .filter(|c| !excluded.contains(c))
+            .collect();
         if new_children.len() != b.children().len() {
             return false;
         }
@@ -246,9 +282,14 @@ fn formats_is_project_file(path: &Path) -> bool {
 }
 
 /// The properties `unchanged` compares: what files record, plus non-empty attributes.
-fn compared_properties<'i>(rules: &CompiledRules, instance: &'i rbx_dom_weak::Instance) -> Vec<(&'i str, &'i Variant)> {
+fn compared_properties<'i>(
+    rules: &CompiledRules,
+    instance: &'i rbx_dom_weak::Instance,
+) -> Vec<(&'i str, &'i Variant)> {
     let mut props = filter::kept_properties(rules, instance);
-    if let Some(value @ Variant::Attributes(attributes)) = instance.properties.get(&"Attributes".into()) {
+    if let Some(value @ Variant::Attributes(attributes)) =
+        instance.properties.get(&"Attributes".into())
+    {
         if !attributes.is_empty() {
             props.push(("Attributes", value));
         }

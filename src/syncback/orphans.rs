@@ -84,7 +84,10 @@ pub fn find(roots: &[PathBuf], existing: &Existing, keep: &Keep) -> Vec<PathBuf>
         .chain(keep.dirs.iter().map(|k| k.to_vec()));
     for bytes in kept_paths {
         let mut end = bytes.len();
-        while let Some(slash) = bytes[..end].iter().rposition(|b| *b == b'/' || (cfg!(windows) && *b == b'\\')) {
+        while let Some(slash) = bytes[..end]
+            .iter()
+            .rposition(|b| *b == b'/' || (cfg!(windows) && *b == b'\\'))
+        {
             if slash == 0 || !holders.insert(bytes[..slash].to_vec()) {
                 break;
             }
@@ -93,13 +96,19 @@ pub fn find(roots: &[PathBuf], existing: &Existing, keep: &Keep) -> Vec<PathBuf>
     }
     let may_remove = |path: &Path| keep.candidates.is_none_or(|c| c.contains(key(path)));
     let mut out = Vec::new();
-    let mut queue: VecDeque<PathBuf> = roots.iter().filter(|r| existing.has_dir(r)).cloned().collect();
+    let mut queue: VecDeque<PathBuf> = roots
+        .iter()
+        .filter(|r| existing.has_dir(r))
+        .cloned()
+        .collect();
     let mut visited = HashSet::new();
     while let Some(dir) = queue.pop_front() {
         if !visited.insert(key(&dir).to_vec()) {
             continue;
         }
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if hidden(&name) {
@@ -107,11 +116,17 @@ pub fn find(roots: &[PathBuf], existing: &Existing, keep: &Keep) -> Vec<PathBuf>
             }
             let path = entry.path();
             let relative = path.strip_prefix(keep.folder).unwrap_or(&path);
-            if keep.rules.ignores_path(relative) || keep.protected.contains(&path) || keep.path_targets.contains(&path) {
+            if keep.rules.ignores_path(relative)
+                || keep.protected.contains(&path)
+                || keep.path_targets.contains(&path)
+            {
                 continue;
             }
             if existing.has_dir(&path) {
-                if keep.dirs.contains(key(&path)) || holders.contains(key(&path)) || !may_remove(&path) {
+                if keep.dirs.contains(key(&path))
+                    || holders.contains(key(&path))
+                    || !may_remove(&path)
+                {
                     queue.push_back(path);
                 } else {
                     out.push(path);

@@ -21,7 +21,11 @@ fn is_separator(byte: u8) -> bool {
 /// Whether `path` is `root` or below it.
 pub fn under(path: &Path, root: &Path) -> bool {
     let (p, r) = (key(path), key(root));
-    p.starts_with(r) && (p.len() == r.len() || r.is_empty() || is_separator(p[r.len()]) || is_separator(r[r.len() - 1]))
+    p.starts_with(r)
+        && (p.len() == r.len()
+            || r.is_empty()
+            || is_separator(p[r.len()])
+            || is_separator(r[r.len() - 1]))
 }
 
 /// Whether `path` is below `root` (and not `root` itself).

@@ -51,7 +51,9 @@ fn compile(project: &Project, globs: &[String], dir_forms: bool) -> Result<GlobS
         add(".git")?;
         add(".git/**")?;
     }
-    builder.build().map_err(|e| SyncbackError::Project(e.to_string()))
+    builder
+        .build()
+        .map_err(|e| SyncbackError::Project(e.to_string()))
 }
 
 impl CompiledRules {
@@ -108,7 +110,10 @@ impl CompiledRules {
     /// below `.git`).
     pub fn ignores_path(&self, relative: &Path) -> bool {
         if !self.user_ignore_paths {
-            return relative.components().next().is_some_and(|c| c.as_os_str() == ".git");
+            return relative
+                .components()
+                .next()
+                .is_some_and(|c| c.as_os_str() == ".git");
         }
         self.ignore_paths.is_match(relative)
     }

@@ -39,7 +39,12 @@ pub struct Classified {
 
 /// Compares planned contents with the disk. `existing` is what the orphan scan found
 /// below `scanned_roots`; paths elsewhere are checked with the file system.
-pub fn classify(files: &[FileWrite], dirs: &[PathBuf], existing: &Existing, scanned_roots: &[PathBuf]) -> Classified {
+pub fn classify(
+    files: &[FileWrite],
+    dirs: &[PathBuf],
+    existing: &Existing,
+    scanned_roots: &[PathBuf],
+) -> Classified {
     let scanned = |path: &Path| scanned_roots.iter().any(|root| paths::under(path, root));
     #[derive(Clone, Copy)]
     enum State {
@@ -176,8 +181,16 @@ pub fn apply(
     // when the new file is renamed over the name).
     let mut manifest = Manifest {
         version: 1,
-        created_files: classified.created.iter().map(|i| relative(folder, &files[*i].path)).collect(),
-        created_dirs: classified.created_dirs.iter().map(|p| relative(folder, p)).collect(),
+        created_files: classified
+            .created
+            .iter()
+            .map(|i| relative(folder, &files[*i].path))
+            .collect(),
+        created_dirs: classified
+            .created_dirs
+            .iter()
+            .map(|p| relative(folder, p))
+            .collect(),
         ..Default::default()
     };
     let mut counter = 0usize;
@@ -215,7 +228,14 @@ pub fn apply(
     }
     std::fs::rename(&staging, &backup_dir).map_err(|e| io_error(&backup_dir, e))?;
 
-    let result = write_all(files, classified, &to_remove, &backup_dir, progress, fail_after);
+    let result = write_all(
+        files,
+        classified,
+        &to_remove,
+        &backup_dir,
+        progress,
+        fail_after,
+    );
     match result {
         Ok(()) => Ok(Written {
             backup: Some(backup_dir),
@@ -254,7 +274,10 @@ fn write_all(
         }
     }
     let written = AtomicUsize::new(0);
-    progress.stage("Writing files", classified.created.len() + classified.overwritten.len());
+    progress.stage(
+        "Writing files",
+        classified.created.len() + classified.overwritten.len(),
+    );
     let jobs: Vec<(usize, bool)> = classified
         .created
         .iter()
@@ -273,11 +296,16 @@ fn write_all(
                 // A new file: the manifest already lists it, so undo removes a partial one.
                 std::fs::write(path, contents)
             } else {
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 let temp = path.with_file_name(format!(".{name}.atlas-tmp"));
-                std::fs::write(&temp, contents).and_then(|_| std::fs::rename(&temp, path)).inspect_err(|_| {
-                    let _ = std::fs::remove_file(&temp);
-                })
+                std::fs::write(&temp, contents)
+                    .and_then(|_| std::fs::rename(&temp, path))
+                    .inspect_err(|_| {
+                        let _ = std::fs::remove_file(&temp);
+                    })
             };
             written.fetch_add(1, Ordering::Relaxed);
             progress.inc();
@@ -305,7 +333,8 @@ pub struct Restored {
 pub fn restore(folder: &Path) -> Result<Restored, SyncbackError> {
     let backup_dir = folder.join(BACKUP_DIR);
     let manifest_path = backup_dir.join(MANIFEST);
-    let text = std::fs::read_to_string(&manifest_path).map_err(|_| SyncbackError::NothingToUndo(folder.to_path_buf()))?;
+    let text = std::fs::read_to_string(&manifest_path)
+        .map_err(|_| SyncbackError::NothingToUndo(folder.to_path_buf()))?;
     let manifest: Manifest = serde_json::from_str(&text).map_err(|e| SyncbackError::Io {
         path: manifest_path.clone(),
         message: e.to_string(),

@@ -3,8 +3,8 @@
 
 use atlas::syncback::SyncbackMode;
 use rbx_dom_weak::types::{
-    Attributes, BinaryString, CFrame, Color3, Color3uint8, Content, Enum, Matrix3, Ref, Tags, Variant,
-    Vector3,
+    Attributes, BinaryString, CFrame, Color3, Color3uint8, Content, Enum, Matrix3, Ref, Tags,
+    Variant, Vector3,
 };
 use rbx_dom_weak::{InstanceBuilder, WeakDom};
 
@@ -39,7 +39,10 @@ pub fn all() -> Vec<Case> {
         case("ref_child", ref_child),
         case("ref_parent", ref_parent),
         case("ref_across_services", ref_across_services),
-        Case { round_trip: false, ..case("ref_outside_synced_tree", ref_outside) },
+        Case {
+            round_trip: false,
+            ..case("ref_outside_synced_tree", ref_outside)
+        },
         case("special_names", special_names),
         case("duplicates", duplicates),
         case("deep_hierarchy", deep_hierarchy),
@@ -47,14 +50,36 @@ pub fn all() -> Vec<Case> {
         case("localization_csv", localization),
         case("rbxm_fallback", rbxm_fallback),
         case("clean_removes_orphans", clean_orphans),
-        Case { mode: SyncbackMode::Incremental, round_trip: false, ..case("incremental_keeps_layout", incremental) },
-        Case { round_trip: false, ..case("rules_ignore_trees", rules_input) },
-        Case { round_trip: false, ..case("rules_ignore_paths", rules_input) },
-        Case { round_trip: false, ..case("rules_ignore_properties", rules_input) },
-        Case { round_trip: false, ..case("rules_ignore_classes", rules_input) },
+        Case {
+            mode: SyncbackMode::Incremental,
+            round_trip: false,
+            ..case("incremental_keeps_layout", incremental)
+        },
+        Case {
+            round_trip: false,
+            ..case("rules_ignore_trees", rules_input)
+        },
+        Case {
+            round_trip: false,
+            ..case("rules_ignore_paths", rules_input)
+        },
+        Case {
+            round_trip: false,
+            ..case("rules_ignore_properties", rules_input)
+        },
+        Case {
+            round_trip: false,
+            ..case("rules_ignore_classes", rules_input)
+        },
         case("rules_sync_current_camera", camera_place),
-        Case { round_trip: false, ..case("rules_sync_unscriptable_off", unscriptable) },
-        Case { round_trip: false, ..case("rules_ignore_referents", ref_sibling) },
+        Case {
+            round_trip: false,
+            ..case("rules_sync_unscriptable_off", unscriptable)
+        },
+        Case {
+            round_trip: false,
+            ..case("rules_ignore_referents", ref_sibling)
+        },
         case("rules_ignore_hidden_services_off", hidden_services),
         case("rules_warn_duplicate_names", duplicates),
         case("project_properties_rewrite", project_properties),
@@ -103,7 +128,9 @@ fn place(
 ) -> WeakDom {
     let mut root = inst("DataModel", "Game");
     root.add_child(inst("ReplicatedStorage", "ReplicatedStorage").with_children(shared));
-    root.add_child(inst("ServerScriptService", "ServerScriptService").with_children(server_children));
+    root.add_child(
+        inst("ServerScriptService", "ServerScriptService").with_children(server_children),
+    );
     root.add_child(inst("Workspace", "Workspace").with_children(workspace));
     WeakDom::new(root)
 }
@@ -156,7 +183,10 @@ fn model_properties() -> WeakDom {
         vec![
             part("Baseplate")
                 .with_property("Size", Vector3::new(512.0, 20.0, 512.0))
-                .with_property("CFrame", CFrame::new(Vector3::new(0.0, -10.0, 0.0), Matrix3::identity()))
+                .with_property(
+                    "CFrame",
+                    CFrame::new(Vector3::new(0.0, -10.0, 0.0), Matrix3::identity()),
+                )
                 .with_property("Color", Color3uint8::new(91, 93, 105))
                 .with_property("Material", Enum::from_u32(816))
                 .with_property("Transparency", 0.1f32)
@@ -165,7 +195,7 @@ fn model_properties() -> WeakDom {
                 .with_property(
                     "CFrame",
                     CFrame::new(
-                        Vector3::new(801.715576171875, 3.0e-7, -0.0),
+                        Vector3::new(801.715_6, 3.0e-7, -0.0),
                         Matrix3::new(
                             Vector3::new(0.70710677, 0.0, 0.70710677),
                             Vector3::new(0.0, 1.0, 0.0),
@@ -196,11 +226,20 @@ fn attributes() -> WeakDom {
     attrs.insert("Health".into(), Variant::Float64(100.0));
     attrs.insert("Name With Spaces".into(), Variant::String("x".into()));
     attrs.insert("Enabled".into(), Variant::Bool(true));
-    attrs.insert("Offset".into(), Variant::Vector3(Vector3::new(1.0, 2.5, -3.0)));
+    attrs.insert(
+        "Offset".into(),
+        Variant::Vector3(Vector3::new(1.0, 2.5, -3.0)),
+    );
     attrs.insert("Count".into(), Variant::Int32(3));
     attrs.insert("RBXInternal".into(), Variant::String("kept".into()));
-    attrs.insert("Blob".into(), Variant::BinaryString(BinaryString::from(b"bytes\x00\x01".to_vec())));
-    attrs.insert("Text".into(), Variant::BinaryString(BinaryString::from(b"utf8 text".to_vec())));
+    attrs.insert(
+        "Blob".into(),
+        Variant::BinaryString(BinaryString::from(b"bytes\x00\x01".to_vec())),
+    );
+    attrs.insert(
+        "Text".into(),
+        Variant::BinaryString(BinaryString::from(b"utf8 text".to_vec())),
+    );
     shared_only(vec![
         inst("Folder", "Config").with_property("Attributes", attrs.clone()),
         module("WithAttributes", "return 1\n").with_property("Attributes", attrs),
@@ -214,7 +253,11 @@ fn object_value(name: &str, target: Ref) -> InstanceBuilder {
 fn ref_sibling() -> WeakDom {
     let target = part("Target");
     let target_ref = target.referent();
-    place(vec![], vec![], vec![target, object_value("Pointer", target_ref)])
+    place(
+        vec![],
+        vec![],
+        vec![target, object_value("Pointer", target_ref)],
+    )
 }
 
 fn ref_child() -> WeakDom {
@@ -239,7 +282,10 @@ fn ref_across_services() -> WeakDom {
     let module_target = module("Util", "return {}\n");
     let module_ref = module_target.referent();
     place(
-        vec![inst("Folder", "Refs").with_child(object_value("ToWorkspace", target_ref)), module_target],
+        vec![
+            inst("Folder", "Refs").with_child(object_value("ToWorkspace", target_ref)),
+            module_target,
+        ],
         vec![object_value("ToShared", module_ref)],
         vec![inst("Model", "Map").with_child(target)],
     )
@@ -250,7 +296,10 @@ fn ref_outside() -> WeakDom {
     let hidden = inst("Folder", "Secret");
     let hidden_ref = hidden.referent();
     root.add_child(inst("ServerStorage", "ServerStorage").with_child(hidden));
-    root.add_child(inst("ReplicatedStorage", "ReplicatedStorage").with_child(object_value("ToUnmapped", hidden_ref)));
+    root.add_child(
+        inst("ReplicatedStorage", "ReplicatedStorage")
+            .with_child(object_value("ToUnmapped", hidden_ref)),
+    );
     root.add_child(inst("ServerScriptService", "ServerScriptService"));
     root.add_child(inst("Workspace", "Workspace"));
     WeakDom::new(root)
@@ -306,7 +355,8 @@ fn localization() -> WeakDom {
     let contents = r#"[{"key":"Ack","example":"An exclamation of despair","source":"Ack!","values":{"es":"¡Ay!"}},{"key":"Hi","source":"Hello, \"friend\"","values":{"es":"Hola","fr":"Salut"}}]"#;
     shared_only(vec![
         inst("LocalizationTable", "Strings").with_property("Contents", contents),
-        inst("LocalizationTable", "NotCsv").with_property("Contents", "[{\"key\":\"a\",\"values\":{}}, {}]"),
+        inst("LocalizationTable", "NotCsv")
+            .with_property("Contents", "[{\"key\":\"a\",\"values\":{}}, {}]"),
         inst("LocalizationTable", "WithChildren")
             .with_property("Contents", contents)
             .with_child(inst("LocalizationTable", "Nested").with_property("Contents", "[]")),
@@ -323,7 +373,10 @@ fn rbxm_fallback() -> WeakDom {
 }
 
 fn clean_orphans() -> WeakDom {
-    shared_only(vec![module("Util", "return {}\n"), inst("Folder", "Kept").with_child(module("Inside", "return 1\n"))])
+    shared_only(vec![
+        module("Util", "return {}\n"),
+        inst("Folder", "Kept").with_child(module("Inside", "return 1\n")),
+    ])
 }
 
 fn incremental() -> WeakDom {
@@ -348,7 +401,9 @@ fn rules_input() -> WeakDom {
             inst("RemoteEvent", "Remote"),
         ],
         vec![server("Main", "print(1)\n")],
-        vec![part("Block").with_property("Transparency", 0.5f32).with_property("Size", Vector3::new(1.0, 2.0, 3.0))],
+        vec![part("Block")
+            .with_property("Transparency", 0.5f32)
+            .with_property("Size", Vector3::new(1.0, 2.0, 3.0))],
     )
 }
 
@@ -368,12 +423,17 @@ fn camera_place() -> WeakDom {
 }
 
 fn unscriptable() -> WeakDom {
-    shared_only(vec![module("Module", "return 1\n").with_property("ScriptGuid", "{0F1E2D3C-0000-0000-0000-000000000000}")])
+    shared_only(vec![module("Module", "return 1\n").with_property(
+        "ScriptGuid",
+        "{0F1E2D3C-0000-0000-0000-000000000000}",
+    )])
 }
 
 fn hidden_services() -> WeakDom {
     let mut root = inst("DataModel", "Game");
-    root.add_child(inst("ReplicatedStorage", "ReplicatedStorage").with_child(module("M", "return 1\n")));
+    root.add_child(
+        inst("ReplicatedStorage", "ReplicatedStorage").with_child(module("M", "return 1\n")),
+    );
     root.add_child(inst("HttpService", "HttpService").with_property("HttpEnabled", true));
     WeakDom::new(root)
 }
@@ -392,7 +452,9 @@ fn project_properties() -> WeakDom {
 
 fn template_place() -> WeakDom {
     let mut root = inst("DataModel", "Game");
-    root.add_child(inst("ReplicatedStorage", "ReplicatedStorage").with_child(module("Util", "return {}\n")));
+    root.add_child(
+        inst("ReplicatedStorage", "ReplicatedStorage").with_child(module("Util", "return {}\n")),
+    );
     root.add_child(inst("Lighting", "Lighting").with_property("Brightness", 3.0f32));
     root.add_child(inst("Workspace", "Workspace").with_child(part("Floor")));
     root.add_child(inst("HttpService", "HttpService"));
@@ -401,14 +463,18 @@ fn template_place() -> WeakDom {
 
 fn missing_service() -> WeakDom {
     let mut root = inst("DataModel", "Game");
-    root.add_child(inst("ServerScriptService", "ServerScriptService").with_child(server("Main", "print(1)\n")));
+    root.add_child(
+        inst("ServerScriptService", "ServerScriptService").with_child(server("Main", "print(1)\n")),
+    );
     root.add_child(inst("Workspace", "Workspace"));
     WeakDom::new(root)
 }
 
 fn node_without_path() -> WeakDom {
     let mut root = inst("DataModel", "Game");
-    root.add_child(inst("ReplicatedStorage", "ReplicatedStorage").with_child(module("Util", "return {}\n")));
+    root.add_child(
+        inst("ReplicatedStorage", "ReplicatedStorage").with_child(module("Util", "return {}\n")),
+    );
     root.add_child(inst("Workspace", "Workspace").with_child(part("Floor")));
     WeakDom::new(root)
 }
@@ -438,8 +504,9 @@ fn path_relocated() -> WeakDom {
     let mut root = inst("DataModel", "Game");
     root.add_child(inst("ReplicatedStorage", "ReplicatedStorage"));
     root.add_child(
-        inst("ServerScriptService", "ServerScriptService")
-            .with_child(module("Main", "return 'now a module'\n").with_child(module("Helper", "return 1\n"))),
+        inst("ServerScriptService", "ServerScriptService").with_child(
+            module("Main", "return 'now a module'\n").with_child(module("Helper", "return 1\n")),
+        ),
     );
     root.add_child(inst("Workspace", "Workspace"));
     WeakDom::new(root)

@@ -1,0 +1,517 @@
+//! Phase one for plain instances (everything below a `$path` directory): file kinds,
+//! names, duplicates, and incremental mode's reuse of existing files.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use rbx_dom_weak::types::Ref;
+use rbx_dom_weak::Instance;
+
+use super::{
+    csv_exact, file_name, form_path, relative_to, script_kind, string_prop, Form, Init, Kind,
+    Placement, Planner, DIR_CLASSES,
+};
+use crate::formats::{self, script, FileRule};
+use crate::syncback::filter;
+use crate::syncback::naming::{self, Namespace};
+use crate::syncback::old_tree::{OldForm, OldTree};
+use crate::syncback::SyncbackMode;
+
+impl Planner<'_> {
+    /// A fresh `$path` directory for a project node that needs one: `src/<keys…>`.
+    pub(super) fn new_node_dir(&self, key_path: &[String]) -> PathBuf {
+        let folder = self.project.folder();
+        let mut relative = PathBuf::from("src");
+        for key in key_path {
+            relative.push(naming::slug(key));
+        }
+        let mut candidate = folder.join(&relative);
+        let mut n = 2;
+        while candidate.is_file() || self.path_targets.contains(&candidate) {
+            candidate = folder.join(format!("{}~{n}", relative.display()));
+            n += 1;
+        }
+        candidate
+    }
+
+    /// The form an existing (or wanted) `$path` target gives the node's instance, or `None`
+    /// when that kind of file cannot carry it (the caller relocates it).
+    pub(super) fn node_target_form(
+        &self,
+        instance: &Instance,
+        target: &Path,
+        has_children: bool,
+    ) -> Option<Form> {
+        let name = file_name(target);
+        let is_dir = target.is_dir();
+        let rule = if is_dir {
+            None
+        } else {
+            self.ctx.rule_for(target, &name).map(|(rule, _)| rule)
+        };
+        if is_dir || (!target.exists() && rule.is_none()) {
+            if is_dir
+                && formats::INIT_FILES
+                    .iter()
+                    .any(|(init, rule)| *rule == FileRule::Project && target.join(init).is_file())
+            {
+                return Some(Form::Kept);
+            }
+            return Some(Form::Dir {
+                dir: target.to_path_buf(),
+                init: self.init_for(instance),
+            });
+        }
+        let path = target.to_path_buf();
+        match rule? {
+            FileRule::Script(kind) => (!has_children
+                && script_kind(instance) == Some(kind)
+                && string_prop(instance, "Source").is_some())
+            .then_some(Form::Script { path, kind }),
+            FileRule::Text => (!has_children
+                && instance.class == "StringValue"
+                && string_prop(instance, "Value").is_some())
+            .then_some(Form::Text { path }),
+            FileRule::Csv => (!has_children && csv_exact(instance)).then_some(Form::Csv { path }),
+            FileRule::JsonModel => Some(Form::Model { path, inline: true }),
+            FileRule::Rbxm => Some(Form::Rbxm { path, xml: false }),
+            FileRule::Rbxmx => Some(Form::Rbxm { path, xml: true }),
+            FileRule::Project => Some(Form::Kept),
+            FileRule::JsonModule | FileRule::Ignore => None,
+        }
+    }
+
+    /// A new `$path` target next to `target` that fits the instance.
+    pub(super) fn relocated_form(
+        &self,
+        instance: &Instance,
+        target: &Path,
+        has_children: bool,
+    ) -> Form {
+        let parent = target.parent().unwrap_or(Path::new("")).to_path_buf();
+        let name = file_name(target);
+        let base = crate::formats::meta::meta_base(&name).to_string();
+        let base = base
+            .strip_suffix(".model")
+            .or_else(|| base.strip_suffix(".project"))
+            .unwrap_or(&base)
+            .to_string();
+        match self.kind_for(instance, has_children) {
+            Kind::Dir(init) => Form::Dir {
+                dir: parent.join(base),
+                init,
+            },
+            Kind::Script(kind) => Form::Script {
+                path: parent.join(script::file_name(&base, kind)),
+                kind,
+            },
+            Kind::Text => Form::Text {
+                path: parent.join(format!("{base}.txt")),
+            },
+            Kind::Csv => Form::Csv {
+                path: parent.join(format!("{base}.csv")),
+            },
+            Kind::Model => Form::Model {
+                path: parent.join(format!("{base}.model.json5")),
+                inline: false,
+            },
+            Kind::Rbxm => Form::Rbxm {
+                path: parent.join(format!("{base}.rbxm")),
+                xml: false,
+            },
+        }
+    }
+
+    pub(super) fn init_for(&self, instance: &Instance) -> Init {
+        if let Some(kind) = script_kind(instance) {
+            if string_prop(instance, "Source").is_some()
+                || !instance.properties.contains_key(&"Source".into())
+            {
+                return Init::Script(kind);
+            }
+        }
+        if csv_exact(instance) {
+            return Init::Csv;
+        }
+        Init::None
+    }
+
+    /// The file kind for a plain instance (fs-format.md §4.4, Atlas rules).
+    pub(super) fn kind_for(&self, instance: &Instance, has_children: bool) -> Kind {
+        if !filter::instance_encodable(instance) {
+            return Kind::Rbxm;
+        }
+        let class = instance.class.as_str();
+        if DIR_CLASSES.contains(&class) {
+            return Kind::Dir(Init::None);
+        }
+        if let Some(kind) = script_kind(instance) {
+            return if has_children {
+                Kind::Dir(Init::Script(kind))
+            } else {
+                Kind::Script(kind)
+            };
+        }
+        if class == "StringValue" && !has_children && string_prop(instance, "Value").is_some() {
+            return Kind::Text;
+        }
+        if csv_exact(instance) {
+            return if has_children {
+                Kind::Dir(Init::Csv)
+            } else {
+                Kind::Csv
+            };
+        }
+        if has_children {
+            Kind::Dir(Init::None)
+        } else {
+            Kind::Model
+        }
+    }
+
+    /// A namespace for `dir` with protected existing entries already taken.
+    pub(super) fn namespace_for(&self, dir: &Path) -> Namespace {
+        let mut ns = Namespace::new();
+        if let Some(names) = self.reserved.get(dir) {
+            for name in names {
+                ns.reserve(name);
+            }
+        }
+        for target in &self.path_targets {
+            if target.parent() == Some(dir) {
+                ns.reserve(&file_name(target));
+            }
+        }
+        ns
+    }
+
+    /// Plain children written into a directory: sorted by name (stable), then named.
+    pub(super) fn layout_dir_children(
+        &mut self,
+        parent: Ref,
+        dir: &Path,
+        mut children: Vec<Ref>,
+        mut ns: Namespace,
+    ) {
+        let dom = self.dom;
+        children.sort_by(|a, b| {
+            let an = dom.get_by_ref(*a).map(|i| i.name.as_str()).unwrap_or("");
+            let bn = dom.get_by_ref(*b).map(|i| i.name.as_str()).unwrap_or("");
+            an.cmp(bn)
+        });
+        if self.rules.warn_duplicate_names {
+            let mut seen: HashSet<String> = HashSet::new();
+            for child in &children {
+                if let Some(instance) = dom.get_by_ref(*child) {
+                    if !seen.insert(instance.name.to_lowercase()) {
+                        let message = format!(
+                            "duplicate name {:?} under {}",
+                            instance.name,
+                            dom.full_path_of(parent, "/")
+                        );
+                        self.warn(message);
+                    }
+                }
+            }
+        }
+        let old_children = match (self.old, self.old_map.get(&parent)) {
+            (Some(old), Some(old_parent)) => old.children(*old_parent),
+            _ => Vec::new(),
+        };
+        let mut matches = HashMap::new();
+        if let (Some(old), SyncbackMode::Incremental) = (self.old, self.mode) {
+            matches = old.match_children(dom, &children, &old_children);
+            for old_child in &old_children {
+                if let Some(name) = old.fs_name(*old_child) {
+                    ns.reserve(&name);
+                }
+            }
+        }
+        for child in children {
+            let old_match = matches.get(&child).copied();
+            if let Some(old_match) = old_match {
+                self.old_map.insert(child, old_match);
+            }
+            self.layout_plain(child, parent, dir, &mut ns, old_match);
+        }
+    }
+
+    /// One instance below a `$path` directory, and its subtree.
+    fn layout_plain(
+        &mut self,
+        referent: Ref,
+        parent: Ref,
+        dir: &Path,
+        ns: &mut Namespace,
+        old_match: Option<Ref>,
+    ) {
+        let dom = self.dom;
+        let Some(instance) = dom.get_by_ref(referent) else {
+            return;
+        };
+        let children = self.synced_children(instance);
+        let has_children = !children.is_empty();
+        let folder = self.project.folder().to_path_buf();
+
+        // Incremental mode: an unchanged subtree keeps its files untouched, a matched
+        // instance keeps its file name and kind when they still fit.
+        if let (Some(old), Some(old_ref)) = (self.old, old_match) {
+            if self.mode == SyncbackMode::Incremental {
+                if let Some(old_form) = old.form(old_ref) {
+                    if old.unchanged(dom, referent, old_ref, self.rules, &self.layout.excluded) {
+                        for path in old.paths_of_subtree(old_ref) {
+                            self.layout.protected.insert(path);
+                        }
+                        self.old_segments(referent, parent, old_ref, old);
+                        return;
+                    }
+                    if let Some(form) = self.keep_old_form(instance, has_children, &old_form) {
+                        ns.claim_exact(&[file_name(&form_path(&form))]);
+                        let segment = file_name(&form_path(&form));
+                        let needs_name = naming::slug(&instance.name)
+                            != strip_for_name(&segment, &form)
+                            || naming::needs_slug(&instance.name)
+                            || old.has_name_override(old_ref);
+                        self.finish_plain(referent, parent, segment, form, needs_name, children);
+                        return;
+                    }
+                }
+            }
+        }
+
+        let needs_name = naming::needs_slug(&instance.name);
+        let base = naming::slug(&instance.name);
+        let kind = self.kind_for(instance, has_children);
+        let (form, entry) = match kind {
+            Kind::Dir(init) => {
+                let (_, entry) = ns.claim(&base, &[""]);
+                (
+                    Form::Dir {
+                        dir: dir.join(&entry),
+                        init,
+                    },
+                    entry,
+                )
+            }
+            Kind::Script(kind) => {
+                let suffix = format!("{}.luau", kind.suffix());
+                let (_, entry) = ns.claim(&base, &[&suffix, ".meta.json5"]);
+                (
+                    Form::Script {
+                        path: dir.join(&entry),
+                        kind,
+                    },
+                    entry,
+                )
+            }
+            Kind::Text => {
+                let (_, entry) = ns.claim(&base, &[".txt", ".meta.json5"]);
+                (
+                    Form::Text {
+                        path: dir.join(&entry),
+                    },
+                    entry,
+                )
+            }
+            Kind::Csv => {
+                let (_, entry) = ns.claim(&base, &[".csv", ".meta.json5"]);
+                (
+                    Form::Csv {
+                        path: dir.join(&entry),
+                    },
+                    entry,
+                )
+            }
+            Kind::Model => {
+                let (_, entry) = ns.claim(&base, &[".model.json5"]);
+                (
+                    Form::Model {
+                        path: dir.join(&entry),
+                        inline: false,
+                    },
+                    entry,
+                )
+            }
+            Kind::Rbxm => {
+                let (_, entry) = ns.claim(&base, &[".rbxm", ".meta.json5"]);
+                let message = format!(
+                    "{} ({}) has a value no text file can hold; written as {}",
+                    dom.full_path_of(referent, "/"),
+                    instance.class,
+                    relative_to(&dir.join(&entry), &folder).display()
+                );
+                self.warn(message);
+                (
+                    Form::Rbxm {
+                        path: dir.join(&entry),
+                        xml: false,
+                    },
+                    entry,
+                )
+            }
+        };
+        if self
+            .rules
+            .ignores_path(&relative_to(&form_path(&form), &folder))
+        {
+            self.layout.excluded.insert(referent);
+            self.layout.protected.insert(form_path(&form));
+            return;
+        }
+        self.finish_plain(referent, parent, entry, form, needs_name, children);
+    }
+
+    fn finish_plain(
+        &mut self,
+        referent: Ref,
+        parent: Ref,
+        segment: String,
+        form: Form,
+        needs_name: bool,
+        children: Vec<Ref>,
+    ) {
+        let recurse_dir = match &form {
+            Form::Dir { dir, .. } => Some(dir.clone()),
+            _ => None,
+        };
+        let inline = matches!(form, Form::Rbxm { .. } | Form::Model { inline: true, .. });
+        self.place(
+            referent,
+            Placement {
+                parent: Some(parent),
+                segment,
+                form,
+                needs_name,
+                children: children.clone(),
+            },
+        );
+        if let Some(dir) = recurse_dir {
+            let ns = self.namespace_for(&dir);
+            self.layout_dir_children(referent, &dir, children, ns);
+        } else if inline {
+            for child in children {
+                self.layout_inline(child, referent);
+            }
+        }
+    }
+
+    /// An instance written inside an ancestor's model or rbxm file.
+    pub(super) fn layout_inline(&mut self, referent: Ref, parent: Ref) {
+        let Some(instance) = self.dom.get_by_ref(referent) else {
+            return;
+        };
+        let children = self.synced_children(instance);
+        self.place(
+            referent,
+            Placement {
+                parent: Some(parent),
+                segment: instance.name.clone(),
+                form: Form::Inline,
+                needs_name: false,
+                children: children.clone(),
+            },
+        );
+        for child in children {
+            self.layout_inline(child, referent);
+        }
+    }
+
+    /// Placements for an unchanged subtree (kept files), so references into it resolve.
+    fn old_segments(&mut self, referent: Ref, parent: Ref, old_ref: Ref, old: &OldTree) {
+        let segment = old
+            .fs_name(old_ref)
+            .or_else(|| self.dom.get_by_ref(referent).map(|i| i.name.clone()))
+            .unwrap_or_default();
+        self.place(
+            referent,
+            Placement {
+                parent: Some(parent),
+                segment,
+                form: Form::Kept,
+                needs_name: false,
+                children: Vec::new(),
+            },
+        );
+        let pairs = old.pair_subtree_children(self.dom, referent, old_ref);
+        for (new_child, old_child) in pairs {
+            self.old_segments(new_child, referent, old_child, old);
+        }
+    }
+
+    /// In incremental mode, the old file kind of a matched instance when it still fits.
+    fn keep_old_form(
+        &self,
+        instance: &Instance,
+        has_children: bool,
+        old: &OldForm,
+    ) -> Option<Form> {
+        let fits = |form: Form| Some(form);
+        match old {
+            OldForm::Dir(path) => fits(Form::Dir {
+                dir: path.clone(),
+                init: if DIR_CLASSES.contains(&instance.class.as_str()) {
+                    Init::None
+                } else {
+                    match self.kind_for(instance, true) {
+                        Kind::Dir(init) => init,
+                        _ => Init::None,
+                    }
+                },
+            }),
+            OldForm::File(path, rule) => {
+                if has_children {
+                    return match rule {
+                        FileRule::Rbxm => fits(Form::Rbxm {
+                            path: path.clone(),
+                            xml: false,
+                        }),
+                        FileRule::Rbxmx => fits(Form::Rbxm {
+                            path: path.clone(),
+                            xml: true,
+                        }),
+                        _ => None,
+                    };
+                }
+                match rule {
+                    FileRule::Script(kind) => (script_kind(instance) == Some(*kind)
+                        && string_prop(instance, "Source").is_some())
+                    .then(|| Form::Script {
+                        path: path.clone(),
+                        kind: *kind,
+                    }),
+                    FileRule::Text => (instance.class == "StringValue"
+                        && string_prop(instance, "Value").is_some())
+                    .then(|| Form::Text { path: path.clone() }),
+                    FileRule::Csv => csv_exact(instance).then(|| Form::Csv { path: path.clone() }),
+                    FileRule::JsonModel => {
+                        filter::instance_encodable(instance).then(|| Form::Model {
+                            path: path.clone(),
+                            inline: false,
+                        })
+                    }
+                    FileRule::Rbxm => fits(Form::Rbxm {
+                        path: path.clone(),
+                        xml: false,
+                    }),
+                    FileRule::Rbxmx => fits(Form::Rbxm {
+                        path: path.clone(),
+                        xml: true,
+                    }),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+/// The name part a file name gives back on build (for deciding whether a kept file name
+/// still matches the instance's name).
+fn strip_for_name(segment: &str, form: &Form) -> String {
+    let name = match form {
+        Form::Dir { .. } => segment.to_string(),
+        _ => formats::builtin_rule(segment)
+            .map(|(_, name)| name)
+            .unwrap_or_else(|| segment.to_string()),
+    };
+    formats::strip_dedup_suffix(&name).to_string()
+}
