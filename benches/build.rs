@@ -67,7 +67,10 @@ pub fn generate(root: &Path) -> usize {
 
 /// Baseline: list and read every file in parallel, doing nothing with the bytes.
 fn read_all(dir: &Path) -> usize {
-    let entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap()).collect();
+    let entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .collect();
     entries
         .par_iter()
         .map(|entry| {
@@ -95,14 +98,22 @@ fn main() {
     for _ in 0..5 {
         let measured = common::measure(
             Command::new(common::atlas_bin())
-                .args(["build", project.to_str().unwrap(), "-o", output.to_str().unwrap()])
+                .args([
+                    "build",
+                    project.to_str().unwrap(),
+                    "-o",
+                    output.to_str().unwrap(),
+                ])
                 .stderr(Stdio::null()),
         );
         runs.push(measured.wall);
         peak = peak.max(measured.peak_rss_mb);
     }
     let build = common::median(runs);
-    let instances = atlas::place_file::read(&output).unwrap().descendants().count();
+    let instances = atlas::place_file::read(&output)
+        .unwrap()
+        .descendants()
+        .count();
 
     let mut reads = Vec::new();
     for _ in 0..5 {
@@ -114,8 +125,16 @@ fn main() {
 
     let secs = |d: Duration| d.as_secs_f64();
     println!("build benchmark: {instances} instances from {files} files");
-    println!("  atlas build (median of 5): {:.3} s, peak {:.0} MB, {:.0} files/s", secs(build), peak, files as f64 / secs(build));
-    println!("  baseline parallel read of the same files: {:.3} s", secs(read));
+    println!(
+        "  atlas build (median of 5): {:.3} s, peak {:.0} MB, {:.0} files/s",
+        secs(build),
+        peak,
+        files as f64 / secs(build)
+    );
+    println!(
+        "  baseline parallel read of the same files: {:.3} s",
+        secs(read)
+    );
     println!("  ratio build / read: {:.2}", secs(build) / secs(read));
     println!("  targets: <= 0.5 s wall, <= 300 MB peak");
 }

@@ -4,10 +4,13 @@
 //! tree (see docs/architecture.md): `formats` read files into snapshots (build) and
 //! write instances back to files (syncback); `serve` applies the same functions live.
 
+pub mod build;
+pub mod cli;
+pub mod formats;
 pub mod json_value;
 pub mod json_writer;
-pub mod properties;
-// pub mod formats; (enabled once properties lands)
+pub mod place_file;
 pub mod project;
+pub mod properties;
 pub mod snapshot;
 pub mod vfs;

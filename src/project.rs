@@ -407,15 +407,15 @@ impl Parser<'_> {
                 let optional = map.get("optional").and_then(Value::as_str);
                 match (optional, map.len()) {
                     (Some(path), 1) => Ok(NodePath::Optional(PathBuf::from(path))),
-                    _ => Err(self.error(
-                        at,
-                        "expected a path string or { optional: \"path\" }",
-                    )),
+                    _ => Err(self.error(at, "expected a path string or { optional: \"path\" }")),
                 }
             }
             other => Err(self.error(
                 at,
-                format!("expected a path string or {{ optional: \"path\" }}, got {}", other.kind()),
+                format!(
+                    "expected a path string or {{ optional: \"path\" }}, got {}",
+                    other.kind()
+                ),
             )),
         }
     }
@@ -531,13 +531,19 @@ impl Parser<'_> {
 
     fn unsigned(&self, at: &[&str], value: &Value) -> Result<u64, ProjectError> {
         value.as_u64().ok_or_else(|| {
-            self.error(at, format!("expected a whole number ≥ 0, got {}", value.kind()))
+            self.error(
+                at,
+                format!("expected a whole number ≥ 0, got {}", value.kind()),
+            )
         })
     }
 
     fn strings(&self, at: &[&str], value: &Value) -> Result<Vec<String>, ProjectError> {
         let items = value.as_array().ok_or_else(|| {
-            self.error(at, format!("expected an array of strings, got {}", value.kind()))
+            self.error(
+                at,
+                format!("expected an array of strings, got {}", value.kind()),
+            )
         })?;
         items.iter().map(|item| self.string(at, item)).collect()
     }
@@ -553,12 +559,19 @@ impl Parser<'_> {
 
     fn id_set(&self, at: &[&str], value: &Value) -> Result<BTreeSet<u64>, ProjectError> {
         let items = value.as_array().ok_or_else(|| {
-            self.error(at, format!("expected an array of place ids, got {}", value.kind()))
+            self.error(
+                at,
+                format!("expected an array of place ids, got {}", value.kind()),
+            )
         })?;
         items.iter().map(|item| self.unsigned(at, item)).collect()
     }
 
-    fn value_map(&self, at: &[&str], value: &Value) -> Result<BTreeMap<String, Value>, ProjectError> {
+    fn value_map(
+        &self,
+        at: &[&str],
+        value: &Value,
+    ) -> Result<BTreeMap<String, Value>, ProjectError> {
         value
             .as_object()
             .cloned()
@@ -621,9 +634,19 @@ pub fn to_value(project: &Project) -> Value {
         map.insert("servePort".to_string(), Value::Int(port.into()));
     }
     if let Some(address) = project.serve_address {
-        map.insert("serveAddress".to_string(), Value::String(address.to_string()));
+        map.insert(
+            "serveAddress".to_string(),
+            Value::String(address.to_string()),
+        );
     }
-    let ids = |set: &BTreeSet<u64>| Value::Array(set.iter().map(|id| Value::UInt(*id)).map(normalize_uint).collect());
+    let ids = |set: &BTreeSet<u64>| {
+        Value::Array(
+            set.iter()
+                .map(|id| Value::UInt(*id))
+                .map(normalize_uint)
+                .collect(),
+        )
+    };
     if let Some(set) = &project.serve_place_ids {
         map.insert("servePlaceIds".to_string(), ids(set));
     }
@@ -636,9 +659,13 @@ pub fn to_value(project: &Project) -> Value {
     if let Some(id) = project.game_id {
         map.insert("gameId".to_string(), normalize_uint(Value::UInt(id)));
     }
-    let strings = |items: &[String]| Value::Array(items.iter().map(|s| Value::from(s.as_str())).collect());
+    let strings =
+        |items: &[String]| Value::Array(items.iter().map(|s| Value::from(s.as_str())).collect());
     if !project.glob_ignore_paths.is_empty() {
-        map.insert("globIgnorePaths".to_string(), strings(&project.glob_ignore_paths));
+        map.insert(
+            "globIgnorePaths".to_string(),
+            strings(&project.glob_ignore_paths),
+        );
     }
     if !project.sync_rules.is_empty() {
         let rules = project
@@ -673,7 +700,10 @@ pub fn to_value(project: &Project) -> Value {
             r.insert("ignorePaths".to_string(), strings(&rules.ignore_paths));
         }
         if rules.create_ignore_dir_paths != defaults.create_ignore_dir_paths {
-            r.insert("createIgnoreDirPaths".to_string(), Value::Bool(rules.create_ignore_dir_paths));
+            r.insert(
+                "createIgnoreDirPaths".to_string(),
+                Value::Bool(rules.create_ignore_dir_paths),
+            );
         }
         if !rules.ignore_properties.is_empty() {
             let props = rules
@@ -687,10 +717,26 @@ pub fn to_value(project: &Project) -> Value {
             r.insert("ignoreClasses".to_string(), strings(&rules.ignore_classes));
         }
         for (key, value, default) in [
-            ("syncCurrentCamera", rules.sync_current_camera, defaults.sync_current_camera),
-            ("syncUnscriptable", rules.sync_unscriptable, defaults.sync_unscriptable),
-            ("ignoreReferents", rules.ignore_referents, defaults.ignore_referents),
-            ("warnDuplicateNames", rules.warn_duplicate_names, defaults.warn_duplicate_names),
+            (
+                "syncCurrentCamera",
+                rules.sync_current_camera,
+                defaults.sync_current_camera,
+            ),
+            (
+                "syncUnscriptable",
+                rules.sync_unscriptable,
+                defaults.sync_unscriptable,
+            ),
+            (
+                "ignoreReferents",
+                rules.ignore_referents,
+                defaults.ignore_referents,
+            ),
+            (
+                "warnDuplicateNames",
+                rules.warn_duplicate_names,
+                defaults.warn_duplicate_names,
+            ),
         ] {
             if value != default {
                 r.insert(key.to_string(), Value::Bool(value));
@@ -729,10 +775,16 @@ pub fn node_to_value(node: &ProjectNode) -> Value {
         map.insert("$path".to_string(), value);
     }
     if !node.properties.is_empty() {
-        map.insert("$properties".to_string(), Value::Object(node.properties.clone()));
+        map.insert(
+            "$properties".to_string(),
+            Value::Object(node.properties.clone()),
+        );
     }
     if !node.attributes.is_empty() {
-        map.insert("$attributes".to_string(), Value::Object(node.attributes.clone()));
+        map.insert(
+            "$attributes".to_string(),
+            Value::Object(node.attributes.clone()),
+        );
     }
     if let Some(ignore) = node.ignore_unknown_instances {
         map.insert("$ignoreUnknownInstances".to_string(), Value::Bool(ignore));
@@ -835,8 +887,10 @@ mod tests {
 
     #[test]
     fn fallback_names() {
-        assert_eq!(fallback_name(Path::new("/a/b/thing.project.json5")), "thing");
+        assert_eq!(
+            fallback_name(Path::new("/a/b/thing.project.json5")),
+            "thing"
+        );
         assert_eq!(fallback_name(Path::new("/a/b/thing.project.json")), "thing");
     }
-
 }

@@ -50,7 +50,10 @@ impl Vfs {
 
     /// Writes a file into the in-memory VFS, creating parent directories.
     pub fn insert_file(&self, path: impl AsRef<Path>, contents: impl Into<Vec<u8>>) {
-        let memory = self.memory.as_ref().expect("insert_file needs a memory VFS");
+        let memory = self
+            .memory
+            .as_ref()
+            .expect("insert_file needs a memory VFS");
         let mut map = memory.write().unwrap_or_else(|e| e.into_inner());
         let path = path.as_ref();
         for ancestor in path.ancestors().skip(1) {

@@ -123,7 +123,8 @@ mod tests {
 
     #[test]
     fn parses_into_compact_json() {
-        let text = "Key,Source,Context,Example,es\nAck,Ack!,,An exclamation of despair,¡Ay!\n,,,,\n";
+        let text =
+            "Key,Source,Context,Example,es\nAck,Ack!,,An exclamation of despair,¡Ay!\n,,,,\n";
         let entries = parse_csv(text).unwrap();
         assert_eq!(
             serde_json::to_string(&entries).unwrap(),

@@ -23,9 +23,9 @@ pub fn snapshot_dir(ctx: &Context, vfs: &Vfs, path: &Path) -> SnapshotResult {
         .ok_or_else(|| SnapshotError::new(path, "the directory name is not valid UTF-8"))?;
     let name = strip_dedup_suffix(dir_name).to_string();
 
-    let init = INIT_FILES
-        .iter()
-        .find(|(init_name, _)| names.contains(*init_name) && !ctx.is_ignored(&path.join(init_name)));
+    let init = INIT_FILES.iter().find(|(init_name, _)| {
+        names.contains(*init_name) && !ctx.is_ignored(&path.join(init_name))
+    });
     if let Some((init_name, FileRule::Project)) = init {
         let mut snapshot =
             project_node::snapshot_project_file(ctx, vfs, &path.join(init_name), Some(&name))?;
@@ -65,7 +65,10 @@ pub fn snapshot_dir(ctx: &Context, vfs: &Vfs, path: &Path) -> SnapshotResult {
     let is_folder = init.is_none();
     snapshot.children = children;
     snapshot.metadata.instigating_source = Some(InstigatingSource::Path(path.to_path_buf()));
-    snapshot.metadata.relevant_paths.insert(0, path.to_path_buf());
+    snapshot
+        .metadata
+        .relevant_paths
+        .insert(0, path.to_path_buf());
     snapshot.metadata.kind = Some(if is_folder {
         FileKind::Directory
     } else {

@@ -11,8 +11,8 @@ use crate::snapshot::{FileKind, InstanceSnapshot, InstigatingSource};
 use crate::vfs::Vfs;
 
 const LUAU_KEYWORDS: [&str; 21] = [
-    "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "if", "in",
-    "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
+    "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "if", "in", "local",
+    "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
 ];
 
 /// Builds the ModuleScript for a data file.
@@ -25,8 +25,8 @@ pub fn snapshot(vfs: &Vfs, path: &Path, name: &str) -> Result<InstanceSnapshot, 
         SnapshotError::new(path, format!("{at}{}", e.message))
     })?;
     let source = format!("return {}", to_luau(&value, 0));
-    let mut snapshot =
-        InstanceSnapshot::new("ModuleScript", name).with_property("Source", Variant::String(source));
+    let mut snapshot = InstanceSnapshot::new("ModuleScript", name)
+        .with_property("Source", Variant::String(source));
     snapshot.metadata.instigating_source = Some(InstigatingSource::Path(path.to_path_buf()));
     snapshot.metadata.relevant_paths.push(path.to_path_buf());
     snapshot.metadata.kind = Some(FileKind::JsonModule);
@@ -111,7 +111,8 @@ mod tests {
 
     #[test]
     fn renders_the_reference_example() {
-        let value = json_value::parse(r#"{ "int": 1234, "true": true, "1invalidident": "nice" }"#).unwrap();
+        let value =
+            json_value::parse(r#"{ "int": 1234, "true": true, "1invalidident": "nice" }"#).unwrap();
         assert_eq!(
             format!("return {}", to_luau(&value, 0)),
             "return {\n\t[\"1invalidident\"] = \"nice\",\n\tint = 1234,\n\t[\"true\"] = true,\n}"
@@ -121,6 +122,9 @@ mod tests {
     #[test]
     fn renders_arrays_and_specials() {
         let value = json_value::parse("[1.5, null, NaN, -Infinity, \"a\\\"b\"]").unwrap();
-        assert_eq!(to_luau(&value, 0), "{1.5, nil, 0/0, -math.huge, \"a\\\"b\"}");
+        assert_eq!(
+            to_luau(&value, 0),
+            "{1.5, nil, 0/0, -math.huge, \"a\\\"b\"}"
+        );
     }
 }

@@ -72,7 +72,10 @@ pub fn apply_adjacent(
     siblings: Option<&HashSet<String>>,
     snapshot: &mut InstanceSnapshot,
 ) -> Result<(), SnapshotError> {
-    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     let dir = path.parent().unwrap_or(Path::new(""));
     if let Some(meta_path) = find_meta(vfs, dir, meta_base(file_name), siblings)? {
         let meta = read(vfs, &meta_path)?;
@@ -100,15 +103,23 @@ pub fn apply_init(
         snapshot.metadata.relevant_paths.push(meta_path.clone());
         meta.apply(&meta_path, snapshot, allow_class_name)?;
     } else {
-        snapshot.metadata.relevant_paths.push(dir.join("init.meta.json5"));
-        snapshot.metadata.relevant_paths.push(dir.join("init.meta.json"));
+        snapshot
+            .metadata
+            .relevant_paths
+            .push(dir.join("init.meta.json5"));
+        snapshot
+            .metadata
+            .relevant_paths
+            .push(dir.join("init.meta.json"));
     }
     Ok(())
 }
 
 /// Reads and parses a meta file.
 pub fn read(vfs: &Vfs, path: &Path) -> Result<MetaFile, SnapshotError> {
-    let text = vfs.read_to_string(path).map_err(|e| SnapshotError::io(path, e))?;
+    let text = vfs
+        .read_to_string(path)
+        .map_err(|e| SnapshotError::io(path, e))?;
     parse(&text, path)
 }
 
@@ -126,14 +137,14 @@ pub fn parse(text: &str, path: &Path) -> Result<MetaFile, SnapshotError> {
         .ok_or_else(|| SnapshotError::new(path, "a meta file must hold an object"))?;
     let mut meta = MetaFile::default();
     let string = |key: &str, v: &Value| {
-        v.as_str()
-            .map(str::to_string)
-            .ok_or_else(|| SnapshotError::new(path, format!("`{key}` must be a string, got {}", v.kind())))
+        v.as_str().map(str::to_string).ok_or_else(|| {
+            SnapshotError::new(path, format!("`{key}` must be a string, got {}", v.kind()))
+        })
     };
     let object = |key: &str, v: &Value| {
-        v.as_object()
-            .cloned()
-            .ok_or_else(|| SnapshotError::new(path, format!("`{key}` must be an object, got {}", v.kind())))
+        v.as_object().cloned().ok_or_else(|| {
+            SnapshotError::new(path, format!("`{key}` must be an object, got {}", v.kind()))
+        })
     };
     for (key, v) in map {
         match key.as_str() {
@@ -169,7 +180,10 @@ impl MetaFile {
         if let Some(class) = &self.class_name {
             if !allow_class_name {
                 if allow_class_name_ignored(path) {
-                    log::warn!("{}: `className` is only used in init.meta files", path.display());
+                    log::warn!(
+                        "{}: `className` is only used in init.meta files",
+                        path.display()
+                    );
                 } else {
                     return Err(SnapshotError::new(
                         path,
@@ -196,7 +210,10 @@ impl MetaFile {
 
 /// Adjacent meta files ignore `className` (only init meta files may set it).
 fn allow_class_name_ignored(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     !name.starts_with("init.meta.")
 }
 
@@ -214,7 +231,8 @@ pub fn apply_properties(
         snapshot.properties.insert(name.as_str().into(), variant);
     }
     if !attributes.is_empty() {
-        let decoded = properties::decode_attributes(attributes).map_err(|e| SnapshotError::new(path, e))?;
+        let decoded =
+            properties::decode_attributes(attributes).map_err(|e| SnapshotError::new(path, e))?;
         snapshot
             .properties
             .insert("Attributes".into(), Variant::Attributes(decoded));
@@ -244,10 +262,16 @@ impl MetaFile {
             map.insert("className".to_string(), Value::from(class));
         }
         if !self.properties.is_empty() {
-            map.insert("properties".to_string(), Value::Object(self.properties.clone()));
+            map.insert(
+                "properties".to_string(),
+                Value::Object(self.properties.clone()),
+            );
         }
         if !self.attributes.is_empty() {
-            map.insert("attributes".to_string(), Value::Object(self.attributes.clone()));
+            map.insert(
+                "attributes".to_string(),
+                Value::Object(self.attributes.clone()),
+            );
         }
         if let Some(ignore) = self.ignore_unknown_instances {
             map.insert("ignoreUnknownInstances".to_string(), Value::Bool(ignore));

@@ -133,9 +133,9 @@ impl Context {
     pub fn for_project(&self, project: &Project) -> Result<Context, SnapshotError> {
         let base = project.folder().to_path_buf();
         let compile = |glob: &str| {
-            Glob::new(glob)
-                .map(|g| g.compile_matcher())
-                .map_err(|err| SnapshotError::new(&project.file_path, format!("bad glob \"{glob}\": {err}")))
+            Glob::new(glob).map(|g| g.compile_matcher()).map_err(|err| {
+                SnapshotError::new(&project.file_path, format!("bad glob \"{glob}\": {err}"))
+            })
         };
         let mut ignore_rules = self.ignore_rules.clone();
         for glob in &project.glob_ignore_paths {
@@ -220,7 +220,10 @@ fn compile_sync_rule(
 pub fn builtin_rule(file_name: &str) -> Option<(FileRule, String)> {
     for (suffix, rule) in BUILTIN_RULES {
         if file_name.len() > suffix.len() && file_name.ends_with(suffix) {
-            return Some((*rule, file_name[..file_name.len() - suffix.len()].to_string()));
+            return Some((
+                *rule,
+                file_name[..file_name.len() - suffix.len()].to_string(),
+            ));
         }
     }
     None
@@ -292,7 +295,9 @@ pub fn snapshot_file(
         FileRule::JsonModule => json_module::snapshot(vfs, path, &name)?,
         FileRule::JsonModel => return model_json::snapshot(vfs, path, &name),
         FileRule::Rbxm | FileRule::Rbxmx => return rbxm::snapshot(vfs, path, &name, rule),
-        FileRule::Project => return project_node::snapshot_project_file(ctx, vfs, path, Some(&name)),
+        FileRule::Project => {
+            return project_node::snapshot_project_file(ctx, vfs, path, Some(&name))
+        }
     };
     let mut snapshot = snapshot;
     snapshot.metadata.fs_name = Some(file_name.to_string());
@@ -334,11 +339,23 @@ mod tests {
     #[test]
     fn builtin_rules_pick_the_first_match() {
         let rule = |n: &str| builtin_rule(n);
-        assert_eq!(rule("a.server.luau"), Some((FileRule::Script(ScriptKind::Server), "a".into())));
-        assert_eq!(rule("a.local.lua"), Some((FileRule::Script(ScriptKind::Module), "a.local".into())));
-        assert_eq!(rule("a.data.json5"), Some((FileRule::JsonModule, "a.data".into())));
+        assert_eq!(
+            rule("a.server.luau"),
+            Some((FileRule::Script(ScriptKind::Server), "a".into()))
+        );
+        assert_eq!(
+            rule("a.local.lua"),
+            Some((FileRule::Script(ScriptKind::Module), "a.local".into()))
+        );
+        assert_eq!(
+            rule("a.data.json5"),
+            Some((FileRule::JsonModule, "a.data".into()))
+        );
         assert_eq!(rule("a.meta.json5"), Some((FileRule::Ignore, "a".into())));
-        assert_eq!(rule("x.model.json"), Some((FileRule::JsonModel, "x".into())));
+        assert_eq!(
+            rule("x.model.json"),
+            Some((FileRule::JsonModel, "x".into()))
+        );
         assert_eq!(rule(".gitkeep"), None);
         assert_eq!(rule("README.md"), None);
         assert_eq!(rule(".luau"), None);

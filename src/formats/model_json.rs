@@ -11,7 +11,9 @@ use crate::vfs::Vfs;
 
 /// Builds the instance described by a model file; an empty file makes nothing.
 pub fn snapshot(vfs: &Vfs, path: &Path, name: &str) -> SnapshotResult {
-    let text = vfs.read_to_string(path).map_err(|e| SnapshotError::io(path, e))?;
+    let text = vfs
+        .read_to_string(path)
+        .map_err(|e| SnapshotError::io(path, e))?;
     if text.trim().is_empty() {
         return Ok(None);
     }
@@ -42,18 +44,29 @@ fn instance(
             format!("{}: ", at.join("."))
         }
     };
-    let map = value
-        .as_object()
-        .ok_or_else(|| SnapshotError::new(path, format!("{}expected an object, got {}", where_(), value.kind())))?;
+    let map = value.as_object().ok_or_else(|| {
+        SnapshotError::new(
+            path,
+            format!("{}expected an object, got {}", where_(), value.kind()),
+        )
+    })?;
     let get = |a: &str, b: &str| map.get(a).or_else(|| map.get(b));
     let string = |key: &str, v: &Value| {
         v.as_str().map(str::to_string).ok_or_else(|| {
-            SnapshotError::new(path, format!("{}`{key}` must be a string, got {}", where_(), v.kind()))
+            SnapshotError::new(
+                path,
+                format!("{}`{key}` must be a string, got {}", where_(), v.kind()),
+            )
         })
     };
     let class_name = match get("className", "ClassName") {
         Some(v) => string("className", v)?,
-        None => return Err(SnapshotError::new(path, format!("{}missing `className`", where_()))),
+        None => {
+            return Err(SnapshotError::new(
+                path,
+                format!("{}missing `className`", where_()),
+            ))
+        }
     };
     let explicit_name = get("name", "Name").map(|v| string("name", v)).transpose()?;
     let name = explicit_name
@@ -61,11 +74,24 @@ fn instance(
         .unwrap_or_else(|| class_name.clone());
     for key in map.keys() {
         let known = [
-            "$schema", "name", "Name", "className", "ClassName", "id", "properties", "Properties",
-            "attributes", "children", "Children",
+            "$schema",
+            "name",
+            "Name",
+            "className",
+            "ClassName",
+            "id",
+            "properties",
+            "Properties",
+            "attributes",
+            "children",
+            "Children",
         ];
         if !known.contains(&key.as_str()) {
-            log::warn!("{}: {}unknown key `{key}` is ignored", path.display(), where_());
+            log::warn!(
+                "{}: {}unknown key `{key}` is ignored",
+                path.display(),
+                where_()
+            );
         }
     }
     let mut snapshot = InstanceSnapshot::new(class_name, name);
@@ -79,15 +105,18 @@ fn instance(
             Some(Value::Object(m)) => Ok(m.clone()),
             Some(other) => Err(SnapshotError::new(
                 path,
-                format!("{}`{key}` must be an object, got {}", where_(), other.kind()),
+                format!(
+                    "{}`{key}` must be an object, got {}",
+                    where_(),
+                    other.kind()
+                ),
             )),
         }
     };
     let properties = object("properties", get("properties", "Properties"))?;
     let attributes = object("attributes", map.get("attributes"))?;
-    meta::apply_properties(path, &mut snapshot, &properties, &attributes).map_err(|e| {
-        SnapshotError::new(path, format!("{}{}", where_(), e.message))
-    })?;
+    meta::apply_properties(path, &mut snapshot, &properties, &attributes)
+        .map_err(|e| SnapshotError::new(path, format!("{}{}", where_(), e.message)))?;
     if let Some(children) = get("children", "Children") {
         let items = children.as_array().ok_or_else(|| {
             SnapshotError::new(path, format!("{}`children` must be an array", where_()))
@@ -118,15 +147,24 @@ impl ModelFile {
     /// The canonical JSON5 value (sorted keys).
     pub fn to_value(&self) -> Value {
         let mut map = BTreeMap::new();
-        map.insert("className".to_string(), Value::from(self.class_name.as_str()));
+        map.insert(
+            "className".to_string(),
+            Value::from(self.class_name.as_str()),
+        );
         if let Some(name) = &self.name {
             map.insert("name".to_string(), Value::from(name.as_str()));
         }
         if !self.properties.is_empty() {
-            map.insert("properties".to_string(), Value::Object(self.properties.clone()));
+            map.insert(
+                "properties".to_string(),
+                Value::Object(self.properties.clone()),
+            );
         }
         if !self.attributes.is_empty() {
-            map.insert("attributes".to_string(), Value::Object(self.attributes.clone()));
+            map.insert(
+                "attributes".to_string(),
+                Value::Object(self.attributes.clone()),
+            );
         }
         if !self.children.is_empty() {
             let children = self.children.iter().map(ModelFile::to_value).collect();

@@ -18,8 +18,11 @@ pub fn snapshot_project_file(
     path: &Path,
     fallback_name: Option<&str>,
 ) -> SnapshotResult {
-    let text = vfs.read_to_string(path).map_err(|e| SnapshotError::io(path, e))?;
-    let project = project::parse(&text, path).map_err(|e| SnapshotError::new(path, strip_path(&e.to_string(), path)))?;
+    let text = vfs
+        .read_to_string(path)
+        .map_err(|e| SnapshotError::io(path, e))?;
+    let project = project::parse(&text, path)
+        .map_err(|e| SnapshotError::new(path, strip_path(&e.to_string(), path)))?;
     snapshot_project(ctx, vfs, &project, fallback_name)
 }
 
@@ -44,7 +47,15 @@ pub fn snapshot_project(
         Some(name) if !project.name_is_explicit => name,
         _ => project.name.as_str(),
     };
-    let snapshot = snapshot_project_node(&ctx, vfs, project, &project.tree, name, None, &mut Vec::new())?;
+    let snapshot = snapshot_project_node(
+        &ctx,
+        vfs,
+        project,
+        &project.tree,
+        name,
+        None,
+        &mut Vec::new(),
+    )?;
     Ok(snapshot.map(|mut s| {
         s.metadata.relevant_paths.push(project.file_path.clone());
         s
@@ -116,8 +127,9 @@ pub fn snapshot_project_node(
                 return Err(SnapshotError::new(
                     project_file,
                     format!(
-                        "{}: $className {given} is given, but its $path makes a {} (only a plain directory can take a $className)",
+                        "{}: $className {given} is given, but its $path {} makes a {} (only a plain directory can take a $className)",
                         where_(node_path),
+                        node.path.as_ref().map(|p| p.path().display().to_string()).unwrap_or_default(),
                         file.class_name
                     ),
                 ));
@@ -172,13 +184,30 @@ pub fn snapshot_project_node(
         .map(|(child_name, child)| {
             let mut child_path = node_path.clone();
             child_path.push(child_name.clone());
-            snapshot_project_node(ctx, vfs, project, child, child_name, Some(&class_name), &mut child_path)
+            snapshot_project_node(
+                ctx,
+                vfs,
+                project,
+                child,
+                child_name,
+                Some(&class_name),
+                &mut child_path,
+            )
         })
         .collect::<Result<_, _>>()?;
     snapshot.children.extend(built.into_iter().flatten());
 
-    meta::apply_properties(project_file, &mut snapshot, &node.properties, &node.attributes).map_err(|e| {
-        SnapshotError::new(project_file, format!("{}: {}", where_(node_path), e.message))
+    meta::apply_properties(
+        project_file,
+        &mut snapshot,
+        &node.properties,
+        &node.attributes,
+    )
+    .map_err(|e| {
+        SnapshotError::new(
+            project_file,
+            format!("{}: {}", where_(node_path), e.message),
+        )
     })?;
     Ok(Some(snapshot))
 }

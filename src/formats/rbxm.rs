@@ -17,7 +17,12 @@ pub fn snapshot(vfs: &Vfs, path: &Path, name: &str, rule: FileRule) -> SnapshotR
     let dom = decode(&bytes, rule == FileRule::Rbxmx).map_err(|e| SnapshotError::new(path, e))?;
     let roots = dom.root().children().to_vec();
     let mut snapshot = match roots.len() {
-        0 => return Err(SnapshotError::new(path, "the model file contains no instances")),
+        0 => {
+            return Err(SnapshotError::new(
+                path,
+                "the model file contains no instances",
+            ))
+        }
         1 => {
             let mut only = dom_to_snapshot(&dom, &roots).remove(0);
             only.name = name.to_string();
@@ -42,7 +47,8 @@ pub fn snapshot(vfs: &Vfs, path: &Path, name: &str, rule: FileRule) -> SnapshotR
 /// Decodes model bytes (binary or XML).
 pub fn decode(bytes: &[u8], xml: bool) -> Result<WeakDom, String> {
     if xml {
-        rbx_xml::from_reader_default(bytes).map_err(|e| format!("invalid XML model: {e}"))
+        rbx_xml::from_reader(bytes, crate::place_file::xml_decode_options())
+            .map_err(|e| format!("invalid XML model: {e}"))
     } else {
         rbx_binary::from_reader(bytes).map_err(|e| format!("invalid binary model: {e}"))
     }
@@ -58,11 +64,16 @@ pub fn dom_to_snapshot(dom: &WeakDom, roots: &[Ref]) -> Vec<InstanceSnapshot> {
             new_ids.insert(instance.referent(), Ref::new());
         }
     }
-    roots.iter().map(|root| copy(dom, *root, &new_ids)).collect()
+    roots
+        .iter()
+        .map(|root| copy(dom, *root, &new_ids))
+        .collect()
 }
 
 fn copy(dom: &WeakDom, referent: Ref, new_ids: &HashMap<Ref, Ref>) -> InstanceSnapshot {
-    let instance = dom.get_by_ref(referent).expect("referent from the same dom");
+    let instance = dom
+        .get_by_ref(referent)
+        .expect("referent from the same dom");
     let mut snapshot = InstanceSnapshot::new(instance.class.as_str(), instance.name.clone());
     snapshot.snapshot_id = new_ids[&referent];
     snapshot.properties.reserve(instance.properties.len());

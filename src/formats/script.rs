@@ -97,9 +97,10 @@ pub fn instance(path: &Path, name: &str, kind: ScriptKind, source: String) -> In
     let mut snapshot = InstanceSnapshot::new(kind.class_name(), name)
         .with_property("Source", Variant::String(source));
     if let Some(run_context) = kind.run_context() {
-        snapshot
-            .properties
-            .insert("RunContext".into(), Variant::Enum(Enum::from_u32(run_context)));
+        snapshot.properties.insert(
+            "RunContext".into(),
+            Variant::Enum(Enum::from_u32(run_context)),
+        );
     }
     snapshot.metadata.instigating_source = Some(InstigatingSource::Path(path.to_path_buf()));
     snapshot.metadata.relevant_paths.push(path.to_path_buf());

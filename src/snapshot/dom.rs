@@ -95,7 +95,9 @@ pub fn resolve_references(dom: &mut WeakDom, metadata: &HashMap<Ref, InstanceMet
         }
         for (name, value) in attributes.iter() {
             if let Some(property) = name.strip_prefix(REF_PATH_PREFIX) {
-                match attribute_text(value).and_then(|path| resolve_path(dom, metadata, referent, path)) {
+                match attribute_text(value)
+                    .and_then(|path| resolve_path(dom, metadata, referent, path))
+                {
                     Some(target) => {
                         resolved.retain(|(p, _)| p != property);
                         resolved.push((property.to_string(), target));
@@ -154,7 +156,11 @@ pub fn resolve_path(
     source: Ref,
     path: &str,
 ) -> Option<Ref> {
-    let parent_of = |r: Ref| dom.get_by_ref(r).map(|i| i.parent()).filter(|p| p.is_some());
+    let parent_of = |r: Ref| {
+        dom.get_by_ref(r)
+            .map(|i| i.parent())
+            .filter(|p| p.is_some())
+    };
     let (mut current, rest) = if path == "@game" {
         (dom.root_ref(), "")
     } else if let Some(rest) = path.strip_prefix("@game/") {
@@ -219,35 +225,79 @@ mod tests {
 
     fn with_ref(mut s: InstanceSnapshot, prop: &str, path: &str) -> InstanceSnapshot {
         let mut attrs = Attributes::new();
-        attrs.insert(format!("{REF_PATH_PREFIX}{prop}"), Variant::String(path.into()));
-        s.properties.insert("Attributes".into(), Variant::Attributes(attrs));
+        attrs.insert(
+            format!("{REF_PATH_PREFIX}{prop}"),
+            Variant::String(path.into()),
+        );
+        s.properties
+            .insert("Attributes".into(), Variant::Attributes(attrs));
         s
     }
 
     fn find(dom: &WeakDom, name: &str) -> Ref {
-        dom.descendants().find(|i| i.name == name).unwrap().referent()
+        dom.descendants()
+            .find(|i| i.name == name)
+            .unwrap()
+            .referent()
     }
 
     #[test]
     fn resolves_every_path_form() {
-        let tree = InstanceSnapshot::new("DataModel", "game").with_children(vec![
-            named("ReplicatedStorage", "ReplicatedStorage", "ReplicatedStorage").with_children(vec![
-                named("Model", "House", "House").with_children(vec![
-                    named("Part", "Door", "Door.model.json5"),
-                    with_ref(named("ObjectValue", "Up", "Up.model.json5"), "Value", "../Sibling.model.json5"),
-                    with_ref(named("ObjectValue", "Same", "Same.model.json5"), "Value", "./Door.model.json5"),
-                ]),
-                named("Part", "Sibling", "Sibling.model.json5"),
-                with_ref(named("ObjectValue", "Abs", "Abs.model.json5"), "Value", "@game/ReplicatedStorage/House/door.MODEL.json5"),
-                with_ref(named("ObjectValue", "Me", "Me.model.json5"), "Value", "@self"),
-                with_ref(named("ObjectValue", "Root", "Root.model.json5"), "Value", "@game"),
-                with_ref(named("ObjectValue", "ByName", "ByName.model.json5"), "Value", "ReplicatedStorage/House/Door"),
-                with_ref(named("ObjectValue", "Missing", "Missing.model.json5"), "Value", "@game/Nope"),
+        let tree = InstanceSnapshot::new("DataModel", "game").with_children(vec![named(
+            "ReplicatedStorage",
+            "ReplicatedStorage",
+            "ReplicatedStorage",
+        )
+        .with_children(vec![
+            named("Model", "House", "House").with_children(vec![
+                named("Part", "Door", "Door.model.json5"),
+                with_ref(
+                    named("ObjectValue", "Up", "Up.model.json5"),
+                    "Value",
+                    "../Sibling.model.json5",
+                ),
+                with_ref(
+                    named("ObjectValue", "Same", "Same.model.json5"),
+                    "Value",
+                    "./Door.model.json5",
+                ),
             ]),
-        ]);
+            named("Part", "Sibling", "Sibling.model.json5"),
+            with_ref(
+                named("ObjectValue", "Abs", "Abs.model.json5"),
+                "Value",
+                "@game/ReplicatedStorage/House/door.MODEL.json5",
+            ),
+            with_ref(
+                named("ObjectValue", "Me", "Me.model.json5"),
+                "Value",
+                "@self",
+            ),
+            with_ref(
+                named("ObjectValue", "Root", "Root.model.json5"),
+                "Value",
+                "@game",
+            ),
+            with_ref(
+                named("ObjectValue", "ByName", "ByName.model.json5"),
+                "Value",
+                "ReplicatedStorage/House/Door",
+            ),
+            with_ref(
+                named("ObjectValue", "Missing", "Missing.model.json5"),
+                "Value",
+                "@game/Nope",
+            ),
+        ])]);
         let built = snapshot_to_dom(tree);
         let dom = &built.dom;
-        let value = |name: &str| dom.get_by_ref(find(dom, name)).unwrap().properties.get(&"Value".into()).cloned();
+        let value = |name: &str| {
+            dom.get_by_ref(find(dom, name))
+                .unwrap()
+                .properties
+                .get(&"Value".into())
+                .cloned()
+        };
         let door = find(dom, "Door");
         assert_eq!(value("Same"), Some(Variant::Ref(door)));
         assert_eq!(value("Up"), Some(Variant::Ref(find(dom, "Sibling"))));
@@ -258,7 +308,11 @@ mod tests {
         assert_eq!(value("Missing"), None);
         // Transport attributes are removed.
         for instance in dom.descendants() {
-            assert!(!instance.properties.contains_key(&"Attributes".into()), "{}", instance.name);
+            assert!(
+                !instance.properties.contains_key(&"Attributes".into()),
+                "{}",
+                instance.name
+            );
         }
     }
 
@@ -271,16 +325,29 @@ mod tests {
         let mut attrs = Attributes::new();
         attrs.insert("Rojo_Target_Value".into(), Variant::String("t1".into()));
         attrs.insert("Keep".into(), Variant::Float64(1.0));
-        pointer.properties.insert("Attributes".into(), Variant::Attributes(attrs.clone()));
+        pointer
+            .properties
+            .insert("Attributes".into(), Variant::Attributes(attrs.clone()));
         let mut both = named("ObjectValue", "Both", "Both.model.json5");
-        attrs.insert("Rojo_Ref_Value".into(), Variant::String("./Other.model.json5".into()));
-        both.properties.insert("Attributes".into(), Variant::Attributes(attrs));
-        let tree = InstanceSnapshot::new("Folder", "root").with_children(vec![target, other, pointer, both]);
+        attrs.insert(
+            "Rojo_Ref_Value".into(),
+            Variant::String("./Other.model.json5".into()),
+        );
+        both.properties
+            .insert("Attributes".into(), Variant::Attributes(attrs));
+        let tree = InstanceSnapshot::new("Folder", "root")
+            .with_children(vec![target, other, pointer, both]);
         let built = snapshot_to_dom(tree);
         let dom = &built.dom;
         let get = |name: &str| dom.get_by_ref(find(dom, name)).unwrap();
-        assert_eq!(get("Pointer").properties.get(&"Value".into()), Some(&Variant::Ref(find(dom, "Target"))));
-        assert_eq!(get("Both").properties.get(&"Value".into()), Some(&Variant::Ref(find(dom, "Other"))));
+        assert_eq!(
+            get("Pointer").properties.get(&"Value".into()),
+            Some(&Variant::Ref(find(dom, "Target")))
+        );
+        assert_eq!(
+            get("Both").properties.get(&"Value".into()),
+            Some(&Variant::Ref(find(dom, "Other")))
+        );
         match get("Pointer").properties.get(&"Attributes".into()) {
             Some(Variant::Attributes(a)) => {
                 assert_eq!(a.len(), 1);

@@ -47,7 +47,11 @@ impl InstanceSnapshot {
 
     /// Number of instances in this subtree, including itself.
     pub fn count(&self) -> usize {
-        1 + self.children.iter().map(InstanceSnapshot::count).sum::<usize>()
+        1 + self
+            .children
+            .iter()
+            .map(InstanceSnapshot::count)
+            .sum::<usize>()
     }
 }
 

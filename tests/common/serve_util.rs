@@ -52,7 +52,13 @@ impl TestServe {
     pub fn start(fixture: &str, args: &[&str]) -> TestServe {
         let temp = tempfile::tempdir().unwrap();
         let root = temp.path().canonicalize().unwrap().join(fixture);
-        super::copy_dir(&super::repo_root().join("rojo-test").join("serve-tests").join(fixture), &root);
+        super::copy_dir(
+            &super::repo_root()
+                .join("rojo-test")
+                .join("serve-tests")
+                .join(fixture),
+            &root,
+        );
         let log = temp.path().join("serve.log");
         let mut session = TestServe {
             _temp: temp,
@@ -129,8 +135,15 @@ impl TestServe {
     }
 
     /// Sends a request; `Host` defaults to `127.0.0.1:<port>`.
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpResponse {
-        try_http(self.port, method, path, headers, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> HttpResponse {
+        try_http(self.port, method, path, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
     /// `GET` with msgpack.
@@ -145,7 +158,8 @@ impl TestServe {
 
     /// `GET /api/read/{ids}`.
     pub fn read(&self, ids: &[&str]) -> ReadResponse {
-        self.get(&format!("/api/read/{}", ids.join(","))).ok_msgpack()
+        self.get(&format!("/api/read/{}", ids.join(",")))
+            .ok_msgpack()
     }
 
     /// The whole served tree.
@@ -223,7 +237,11 @@ impl Drop for TestServe {
             let _ = child.wait();
         }
         if std::thread::panicking() {
-            eprintln!("--- atlas serve log ({}):\n{}", self.log.display(), self.log_text());
+            eprintln!(
+                "--- atlas serve log ({}):\n{}",
+                self.log.display(),
+                self.log_text()
+            );
         }
     }
 }
@@ -265,7 +283,11 @@ impl HttpResponse {
         let body = self
             .error_body()
             .unwrap_or_else(|| panic!("no error body in {self:?}"));
-        assert_eq!((self.status, body.kind.as_str()), (status, kind), "{body:?}");
+        assert_eq!(
+            (self.status, body.kind.as_str()),
+            (status, kind),
+            "{body:?}"
+        );
         body
     }
 }
@@ -285,7 +307,8 @@ pub fn try_http(
     if !has("host") {
         request.push_str(&format!("Host: 127.0.0.1:{port}\r\n"));
     }
-    if !has("content-length") && !has("transfer-encoding") && (!body.is_empty() || method == "POST") {
+    if !has("content-length") && !has("transfer-encoding") && (!body.is_empty() || method == "POST")
+    {
         request.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     for (name, value) in headers {
@@ -301,7 +324,9 @@ pub fn try_http(
         Err(e) if e.kind() == ErrorKind::ConnectionReset && !raw.is_empty() => {}
         Err(e) => return Err(e),
     }
-    parse_response(&raw).ok_or_else(|| std::io::Error::other(format!("bad response: {:?}", String::from_utf8_lossy(&raw))))
+    parse_response(&raw).ok_or_else(|| {
+        std::io::Error::other(format!("bad response: {:?}", String::from_utf8_lossy(&raw)))
+    })
 }
 
 fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
@@ -320,14 +345,19 @@ fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
     if chunked {
         body = dechunk(&body)?;
     }
-    Some(HttpResponse { status, headers, body })
+    Some(HttpResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     loop {
         let line_end = data.windows(2).position(|w| w == b"\r\n")?;
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).ok()?.trim(), 16).ok()?;
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).ok()?.trim(), 16).ok()?;
         data = &data[line_end + 2..];
         if size == 0 {
             return Some(out);
@@ -353,11 +383,17 @@ impl Socket {
                 .set_read_timeout(Some(left.max(Duration::from_millis(1))))
                 .unwrap();
             match self.socket.read() {
-                Ok(tungstenite::Message::Binary(bytes)) => return Some(rmp_serde::from_slice(&bytes).expect("msgpack packet")),
-                Ok(tungstenite::Message::Text(text)) => return Some(serde_json::from_str(&text).expect("JSON packet")),
+                Ok(tungstenite::Message::Binary(bytes)) => {
+                    return Some(rmp_serde::from_slice(&bytes).expect("msgpack packet"))
+                }
+                Ok(tungstenite::Message::Text(text)) => {
+                    return Some(serde_json::from_str(&text).expect("JSON packet"))
+                }
                 Ok(tungstenite::Message::Close(_)) => return None,
                 Ok(_) => continue,
-                Err(tungstenite::Error::Io(e)) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                Err(tungstenite::Error::Io(e))
+                    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                {
                     return None
                 }
                 Err(_) => return None,
@@ -413,7 +449,8 @@ impl ServedTree {
 
     /// Like [`ServedTree::id`], panicking when the path does not exist.
     pub fn expect_id(&self, path: &str) -> String {
-        self.id(path).unwrap_or_else(|| panic!("no instance at {path}"))
+        self.id(path)
+            .unwrap_or_else(|| panic!("no instance at {path}"))
     }
 
     /// The comparable form of the whole tree.
@@ -452,7 +489,11 @@ impl Node {
             name: instance.name.clone(),
             class: instance.class.to_string(),
             properties,
-            children: instance.children().iter().map(|c| Node::from_dom(dom, *c)).collect(),
+            children: instance
+                .children()
+                .iter()
+                .map(|c| Node::from_dom(dom, *c))
+                .collect(),
         }
     }
 
@@ -479,7 +520,11 @@ impl Node {
             name: instance.name.clone(),
             class: instance.class_name.clone(),
             properties,
-            children: instance.children.iter().map(|c| Node::from_wire(response, c)).collect(),
+            children: instance
+                .children
+                .iter()
+                .map(|c| Node::from_wire(response, c))
+                .collect(),
         }
     }
 
@@ -491,8 +536,12 @@ impl Node {
     }
 
     fn diff_into(&self, other: &Node, at: &str, out: &mut Vec<String>) {
-        if (self.name.as_str(), self.class.as_str()) != (other.name.as_str(), other.class.as_str()) {
-            out.push(format!("{at}: {} ({}) != {} ({})", self.name, self.class, other.name, other.class));
+        if (self.name.as_str(), self.class.as_str()) != (other.name.as_str(), other.class.as_str())
+        {
+            out.push(format!(
+                "{at}: {} ({}) != {} ({})",
+                self.name, self.class, other.name, other.class
+            ));
             return;
         }
         for key in self.properties.keys().chain(other.properties.keys()) {
@@ -501,9 +550,18 @@ impl Node {
                 out.push(format!("{at}.{key}: {a:?} != {b:?}"));
             }
         }
-        let names = |n: &Node| n.children.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        let names = |n: &Node| {
+            n.children
+                .iter()
+                .map(|c| c.name.clone())
+                .collect::<Vec<_>>()
+        };
         if self.children.len() != other.children.len() {
-            out.push(format!("{at}: children {:?} != {:?}", names(self), names(other)));
+            out.push(format!(
+                "{at}: children {:?} != {:?}",
+                names(self),
+                names(other)
+            ));
             return;
         }
         for (a, b) in self.children.iter().zip(&other.children) {
@@ -555,7 +613,9 @@ pub fn normalize(value: Value) -> Value {
             Err(_) => Value::UInt(u),
         },
         Value::Array(items) => Value::Array(items.into_iter().map(normalize).collect()),
-        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, normalize(v))).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, normalize(v))).collect())
+        }
         other => other,
     }
 }

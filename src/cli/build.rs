@@ -1,0 +1,42 @@
+//! `atlas build`: a project folder becomes a place or model file.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::GlobalOptions;
+use crate::place_file::{self, PlaceFileKind};
+use crate::project;
+use crate::vfs::Vfs;
+
+/// Build a project into a place (.rbxl/.rbxlx) or model (.rbxm/.rbxmx) file.
+#[derive(Debug, Args)]
+pub struct BuildCommand {
+    /// The project file, or a folder holding default.project.json5.
+    #[arg(default_value = ".")]
+    pub project: PathBuf,
+    /// Where to write; the extension picks the format.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+impl BuildCommand {
+    pub fn run(&self, _global: &GlobalOptions) -> anyhow::Result<()> {
+        let started = Instant::now();
+        PlaceFileKind::from_path(&self.output)?;
+        let project = project::load(&self.project)?;
+        let built = crate::build::build_project(&Vfs::new_default(), &project)?;
+        let count = built.dom.descendants().count();
+        place_file::write(&self.output, &built.dom)
+            .with_context(|| format!("writing {}", self.output.display()))?;
+        eprintln!(
+            "Built {} ({count} instances) to {} in {:.2?}",
+            project.name,
+            self.output.display(),
+            started.elapsed()
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,113 @@
+//! Reading and writing Roblox place and model files, by extension.
+
+use std::io::{BufReader, BufWriter, Write};
+use std::path::Path;
+
+use rbx_dom_weak::types::Ref;
+use rbx_dom_weak::WeakDom;
+
+/// The four Roblox file kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaceFileKind {
+    /// `.rbxl`: binary place.
+    BinaryPlace,
+    /// `.rbxm`: binary model.
+    BinaryModel,
+    /// `.rbxlx`: XML place.
+    XmlPlace,
+    /// `.rbxmx`: XML model.
+    XmlModel,
+}
+
+/// An error reading or writing a place/model file.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceFileError {
+    #[error("{}: unsupported file type; use .rbxl, .rbxlx, .rbxm or .rbxmx", .0.display())]
+    UnknownExtension(std::path::PathBuf),
+    #[error("{}: {message}", .path.display())]
+    Failed {
+        path: std::path::PathBuf,
+        message: String,
+    },
+}
+
+impl PlaceFileKind {
+    /// The kind for a path, by its extension.
+    pub fn from_path(path: &Path) -> Result<PlaceFileKind, PlaceFileError> {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match extension.as_deref() {
+            Some("rbxl") => Ok(PlaceFileKind::BinaryPlace),
+            Some("rbxm") => Ok(PlaceFileKind::BinaryModel),
+            Some("rbxlx") => Ok(PlaceFileKind::XmlPlace),
+            Some("rbxmx") => Ok(PlaceFileKind::XmlModel),
+            _ => Err(PlaceFileError::UnknownExtension(path.to_path_buf())),
+        }
+    }
+
+    pub fn is_place(self) -> bool {
+        matches!(self, PlaceFileKind::BinaryPlace | PlaceFileKind::XmlPlace)
+    }
+
+    pub fn is_xml(self) -> bool {
+        matches!(self, PlaceFileKind::XmlPlace | PlaceFileKind::XmlModel)
+    }
+}
+
+/// Reads a place or model file into a `WeakDom` (its root is the file's DataModel or
+/// the model container).
+pub fn read(path: &Path) -> Result<WeakDom, PlaceFileError> {
+    let kind = PlaceFileKind::from_path(path)?;
+    let failed = |message: String| PlaceFileError::Failed {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|e| failed(e.to_string()))?;
+    let reader = BufReader::new(file);
+    if kind.is_xml() {
+        rbx_xml::from_reader(reader, xml_decode_options())
+            .map_err(|e| failed(format!("invalid XML file: {e}")))
+    } else {
+        rbx_binary::from_reader(reader).map_err(|e| failed(format!("invalid binary file: {e}")))
+    }
+}
+
+/// Writes `dom` to `path`. A place file holds the root's children (the services); a
+/// model file holds the root itself, unless the root is a DataModel, whose children
+/// are written instead.
+pub fn write(path: &Path, dom: &WeakDom) -> Result<(), PlaceFileError> {
+    let kind = PlaceFileKind::from_path(path)?;
+    let root = dom.root();
+    let refs: Vec<Ref> = if kind.is_place() || root.class == "DataModel" {
+        root.children().to_vec()
+    } else {
+        vec![dom.root_ref()]
+    };
+    let failed = |message: String| PlaceFileError::Failed {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut bytes = Vec::new();
+    if kind.is_xml() {
+        let options = rbx_xml::EncodeOptions::new()
+            .property_behavior(rbx_xml::EncodePropertyBehavior::WriteUnknown);
+        rbx_xml::to_writer(&mut bytes, dom, &refs, options)
+            .map_err(|e| failed(format!("could not encode: {e}")))?;
+    } else {
+        rbx_binary::to_writer(&mut bytes, dom, &refs)
+            .map_err(|e| failed(format!("could not encode: {e}")))?;
+    }
+    let file = std::fs::File::create(path).map_err(|e| failed(e.to_string()))?;
+    let mut writer = BufWriter::new(file);
+    writer
+        .write_all(&bytes)
+        .and_then(|_| writer.flush())
+        .map_err(|e| failed(e.to_string()))
+}
+
+/// XML decoding keeps properties rbx_xml does not know, so nothing a file stores is lost.
+pub fn xml_decode_options() -> rbx_xml::DecodeOptions<'static> {
+    rbx_xml::DecodeOptions::new().property_behavior(rbx_xml::DecodePropertyBehavior::ReadUnknown)
+}

@@ -1,0 +1,224 @@
+//! Build tests: every `rojo-test/build-tests/<case>` builds to the instance tree checked
+//! in at `rojo-test/build-snapshots/<case>.json5`, or fails with the message fragments in
+//! its `expected-error.txt`. Set `ATLAS_UPDATE_SNAPSHOTS=1` to rewrite the snapshots.
+
+mod common;
+
+use std::path::Path;
+
+use atlas::vfs::Vfs;
+use common::tree::{compare, compare_many, dump, CompareOptions};
+
+fn build_case(dir: &Path) -> Result<atlas::snapshot::BuiltDom, String> {
+    let project = atlas::project::load(dir).map_err(|e| e.to_string())?;
+    atlas::build::build_project(&Vfs::new_default(), &project).map_err(|e| e.to_string())
+}
+
+#[test]
+fn build_tests_match_their_snapshots() {
+    let root = common::repo_root().join("rojo-test");
+    let cases_dir = root.join("build-tests");
+    let snapshots_dir = root.join("build-snapshots");
+    std::fs::create_dir_all(&snapshots_dir).unwrap();
+    let mut cases: Vec<_> = std::fs::read_dir(&cases_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    assert!(
+        cases.len() >= 40,
+        "expected at least 40 build cases, found {}",
+        cases.len()
+    );
+
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        let expected_error = case.join("expected-error.txt");
+        let result = build_case(case);
+        if expected_error.exists() {
+            let fragments = std::fs::read_to_string(&expected_error).unwrap();
+            match result {
+                Ok(_) => failures.push(format!("{name}: built, but an error was expected")),
+                Err(message) => {
+                    for fragment in fragments.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                        if !message.contains(fragment) {
+                            failures.push(format!(
+                                "{name}: error {message:?} does not contain {fragment:?}"
+                            ));
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        let built = match result {
+            Ok(built) => built,
+            Err(message) => {
+                failures.push(format!("{name}: {message}"));
+                continue;
+            }
+        };
+        let actual = dump(&built.dom, built.dom.root_ref());
+        let snapshot = snapshots_dir.join(format!("{name}.json5"));
+        if common::updating_snapshots() || !snapshot.exists() {
+            std::fs::write(&snapshot, &actual).unwrap();
+            if !common::updating_snapshots() {
+                failures.push(format!(
+                    "{name}: no snapshot yet; wrote {}",
+                    snapshot.display()
+                ));
+            }
+            continue;
+        }
+        let expected = std::fs::read_to_string(&snapshot).unwrap();
+        if expected != actual {
+            failures.push(format!(
+                "{name}: tree differs from {}\n--- expected\n{expected}\n--- actual\n{actual}",
+                snapshot.display()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} build case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Builds one corpus model inside a project and returns (original model dom, built place).
+fn build_model_in_project(model: &Path) -> (rbx_dom_weak::WeakDom, rbx_dom_weak::WeakDom) {
+    let temp = tempfile::tempdir().unwrap();
+    let file_name = format!("Model.{}", model.extension().unwrap().to_string_lossy());
+    std::fs::copy(model, temp.path().join(&file_name)).unwrap();
+    std::fs::write(
+        temp.path().join("default.project.json5"),
+        format!("{{ name: \"Corpus\", tree: {{ $className: \"DataModel\", Workspace: {{ Model: {{ $path: \"{file_name}\" }} }} }} }}"),
+    )
+    .unwrap();
+    let project = atlas::project::load(temp.path()).unwrap();
+    let built = atlas::build::build_project(&Vfs::new_default(), &project)
+        .unwrap_or_else(|e| panic!("{}: {e}", model.display()));
+    // Writing must work, but the comparison uses the built tree itself: the binary
+    // format stores axis-aligned rotations as ids, which drops the sign of -0.
+    let place = temp.path().join("out.rbxl");
+    atlas::place_file::write(&place, &built.dom).unwrap();
+    let original = atlas::place_file::read(model).unwrap();
+    (original, built.dom)
+}
+
+#[test]
+fn every_corpus_model_builds_to_the_same_instances() {
+    let models = common::corpus_dir().join("models");
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(&models)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        for file in ["binary.rbxm", "xml.rbxmx"] {
+            let model = dir.join(file);
+            if !model.exists() {
+                continue;
+            }
+            let (original, place) = build_model_in_project(&model);
+            let workspace = place
+                .root()
+                .children()
+                .iter()
+                .copied()
+                .find(|r| place.get_by_ref(*r).unwrap().class == "Workspace")
+                .expect("workspace");
+            let built_model = place.get_by_ref(workspace).unwrap().children()[0];
+            let roots = original.root().children().to_vec();
+            let differences = if roots.len() == 1 {
+                let mut d = compare(
+                    &original,
+                    roots[0],
+                    &place,
+                    built_model,
+                    CompareOptions::default(),
+                );
+                // The file-derived name replaces the stored one.
+                d.retain(|line| !line.contains(": name "));
+                d
+            } else {
+                let folder = place.get_by_ref(built_model).unwrap();
+                let mut d = Vec::new();
+                if folder.class != "Folder" || folder.children().len() != roots.len() {
+                    d.push(format!("expected a Folder of {} instances", roots.len()));
+                } else {
+                    let pairs: Vec<_> = roots
+                        .iter()
+                        .copied()
+                        .zip(folder.children().iter().copied())
+                        .collect();
+                    d.extend(compare_many(
+                        &original,
+                        &place,
+                        &pairs,
+                        CompareOptions::default(),
+                    ));
+                }
+                d
+            };
+            if !differences.is_empty() {
+                failures.push(format!(
+                    "{}:\n  {}",
+                    model.display(),
+                    differences.join("\n  ")
+                ));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 90, "only {checked} corpus models checked");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn cli_builds_every_output_format() {
+    let temp = tempfile::tempdir().unwrap();
+    let example = common::repo_root().join("examples").join("place");
+    for extension in ["rbxl", "rbxlx", "rbxm", "rbxmx"] {
+        let output = temp.path().join(format!("out.{extension}"));
+        let status = std::process::Command::new(common::atlas_bin())
+            .args([
+                "build",
+                example.to_str().unwrap(),
+                "-o",
+                output.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let dom = atlas::place_file::read(&output).unwrap();
+        assert!(
+            dom.descendants().any(|i| i.name == "Baseplate"),
+            "{extension}"
+        );
+    }
+    let bad = std::process::Command::new(common::atlas_bin())
+        .args([
+            "build",
+            example.to_str().unwrap(),
+            "-o",
+            temp.path().join("out.zip").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("out.zip") && stderr.contains(".rbxl"),
+        "{stderr}"
+    );
+}
