@@ -1,12 +1,16 @@
 //! Subcommands, one file each, and the options every subcommand shares.
 
 mod build;
+mod serve;
+mod syncback;
 
 use std::io::IsTerminal;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use build::BuildCommand;
+pub use serve::ServeCommand;
+pub use syncback::SyncbackCommand;
 
 /// Atlas keeps a Roblox place and a folder of plain files in sync.
 #[derive(Debug, Parser)]
@@ -53,6 +57,10 @@ impl GlobalOptions {
 pub enum Command {
     /// Build a project into a place or model file (.rbxl, .rbxm, .rbxlx, .rbxmx).
     Build(BuildCommand),
+    /// Serve a project to the Studio plugin and keep it in sync as files change.
+    Serve(ServeCommand),
+    /// Write a place or model file back into the project's files.
+    Syncback(SyncbackCommand),
 }
 
 impl Options {
@@ -60,6 +68,8 @@ impl Options {
     pub fn run(&self) -> anyhow::Result<()> {
         match &self.command {
             Command::Build(command) => command.run(&self.global),
+            Command::Serve(command) => command.run(&self.global),
+            Command::Syncback(command) => command.run(&self.global),
         }
     }
 }

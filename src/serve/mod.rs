@@ -9,6 +9,7 @@
 pub mod api;
 pub mod change_processor;
 pub mod encoding;
+pub mod live_syncback;
 pub mod message_queue;
 mod resnapshot;
 pub mod security;
@@ -21,7 +22,7 @@ pub mod wire;
 pub use encoding::{decode_msgpack, read_body, ApiError, Encoding, ErrorKind};
 pub use message_queue::MessageQueue;
 pub use server::{
-    AppState, BoundServer, LiveServer, ServeError, ServerConfig, ServerExit, ServerHandle, SyncbackPayload,
-    DEFAULT_MAX_BODY_SIZE,
+    AppState, BoundServer, LiveServer, ServeError, ServerConfig, ServerExit, ServerHandle,
+    SyncbackPayload, DEFAULT_MAX_BODY_SIZE,
 };
 pub use session::{ServeSession, SessionError};

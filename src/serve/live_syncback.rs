@@ -1,0 +1,580 @@
+//! Live syncback, server side (docs/live-syncback-protocol.md): `POST /api/syncback`
+//! validates and decodes Studio's per-service payload into one `WeakDom` *before*
+//! answering, then asks the server to stop so the serve loop can run the same syncback
+//! as the CLI; `GET /api/syncback/schema` tells the plugin what to collect.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use rayon::prelude::*;
+use rbx_dom_weak::types::{Ref, Variant};
+use rbx_dom_weak::{InstanceBuilder, WeakDom};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::encoding::{decode_msgpack, read_body, ApiError, Encoding, ErrorKind};
+use super::server::{AppState, LiveServer, ServerExit, SyncbackPayload};
+use super::wire::{PROTOCOL_VERSION, SERVER_VERSION, VISIBLE_SERVICES};
+use crate::json_value::Value;
+use crate::project::Project;
+use crate::properties;
+
+/// A number from Luau: msgpack may carry it as an integer or a float.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WireNumber(pub f64);
+
+impl WireNumber {
+    /// The value as a whole number, if it is one.
+    pub fn as_u64(self) -> Option<u64> {
+        (self.0.fract() == 0.0 && self.0 >= 0.0 && self.0 < 1.8e19).then_some(self.0 as u64)
+    }
+}
+
+impl<'de> Deserialize<'de> for WireNumber {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::Int(i) => Ok(WireNumber(i as f64)),
+            Value::UInt(u) => Ok(WireNumber(u as f64)),
+            Value::Float(f) => Ok(WireNumber(f)),
+            Value::Float32(f) => Ok(WireNumber(f as f64)),
+            other => Err(serde::de::Error::custom(format!(
+                "expected a number, got {}",
+                other.kind()
+            ))),
+        }
+    }
+}
+
+/// The body of `POST /api/syncback`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncbackRequest {
+    pub protocol_version: WireNumber,
+    pub server_version: String,
+    #[serde(default)]
+    pub place_id: Option<WireNumber>,
+    pub services: Vec<ServiceChunk>,
+    #[serde(default, deserialize_with = "list_or_empty_map")]
+    pub refs: Vec<CrossRef>,
+}
+
+/// One service: the rbxm of its children, and its own properties.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceChunk {
+    pub class_name: String,
+    pub data: serde_bytes::ByteBuf,
+    /// Explicit-form property values; an empty Luau table may arrive as an empty array.
+    #[serde(default)]
+    pub properties: Option<Value>,
+}
+
+/// A Ref property whose source or target lies outside one chunk.
+#[derive(Debug, Deserialize)]
+pub struct CrossRef {
+    pub source: InstanceLocation,
+    pub property: String,
+    pub target: InstanceLocation,
+}
+
+/// A service's class name and child indexes from it (`[]` is the service itself).
+#[derive(Debug, Deserialize)]
+pub struct InstanceLocation {
+    pub service: String,
+    #[serde(default, deserialize_with = "list_or_empty_map")]
+    pub path: Vec<WireNumber>,
+}
+
+/// Luau encodes an empty table as an empty map or array; accept both for lists.
+fn list_or_empty_map<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrMap<T> {
+        List(Vec<T>),
+        Map(BTreeMap<String, serde::de::IgnoredAny>),
+    }
+    match Option::<ListOrMap<T>>::deserialize(deserializer)? {
+        Some(ListOrMap::List(items)) => Ok(items),
+        Some(ListOrMap::Map(map)) if map.is_empty() => Ok(Vec::new()),
+        Some(ListOrMap::Map(_)) => Err(serde::de::Error::custom("expected an array")),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// `GET /api/syncback/schema`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncbackSchema {
+    pub services: Vec<String>,
+    /// Per service class: serializable non-Ref properties and their Variant type names.
+    pub service_properties: BTreeMap<String, BTreeMap<String, String>>,
+    /// Per class: every serializable Ref property, inherited ones included.
+    pub ref_properties: BTreeMap<String, Vec<String>>,
+}
+
+/// Builds the schema from the reflection database.
+pub fn schema() -> SyncbackSchema {
+    use rbx_reflection::{PropertyKind, PropertySerialization};
+    let database = rbx_reflection_database::get_bundled();
+    let own_properties = |class: &str| {
+        let mut out: Vec<(&str, rbx_dom_weak::types::VariantType)> = Vec::new();
+        let mut current = database.classes.get(class);
+        while let Some(descriptor) = current {
+            for (name, property) in &descriptor.properties {
+                let serializes = matches!(
+                    &property.kind,
+                    PropertyKind::Canonical {
+                        serialization: PropertySerialization::Serializes
+                            | PropertySerialization::SerializesAs(_)
+                    }
+                );
+                if serializes && *name != "Name" && *name != "Parent" {
+                    out.push((name, property.data_type.ty()));
+                }
+            }
+            current = descriptor.superclass.and_then(|s| database.classes.get(s));
+        }
+        out
+    };
+    let mut service_properties = BTreeMap::new();
+    for service in VISIBLE_SERVICES {
+        let props = own_properties(service)
+            .into_iter()
+            .filter(|(_, ty)| *ty != rbx_dom_weak::types::VariantType::Ref)
+            .map(|(name, ty)| (name.to_string(), format!("{ty:?}")))
+            .collect();
+        service_properties.insert(service.to_string(), props);
+    }
+    let mut ref_properties = BTreeMap::new();
+    for class in database.classes.keys() {
+        let refs: BTreeSet<String> = own_properties(class)
+            .into_iter()
+            .filter(|(_, ty)| *ty == rbx_dom_weak::types::VariantType::Ref)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        if !refs.is_empty() {
+            ref_properties.insert(class.to_string(), refs.into_iter().collect());
+        }
+    }
+    SyncbackSchema {
+        services: VISIBLE_SERVICES.iter().map(|s| s.to_string()).collect(),
+        service_properties,
+        ref_properties,
+    }
+}
+
+/// Checks the versions and the place id (steps 3–5 of the protocol).
+pub fn check_request(request: &SyncbackRequest, project: &Project) -> Result<(), ApiError> {
+    if request.protocol_version.0 != f64::from(PROTOCOL_VERSION) {
+        return Err(ApiError::bad_request(format!(
+            "protocol version mismatch: the plugin speaks {}, this server speaks {PROTOCOL_VERSION}; update the plugin or atlas",
+            request.protocol_version.0
+        )));
+    }
+    if major_minor(&request.server_version) != major_minor(SERVER_VERSION) {
+        return Err(ApiError::bad_request(format!(
+            "server version mismatch: the plugin expects {}, this server is {SERVER_VERSION}",
+            request.server_version
+        )));
+    }
+    let place_id = request.place_id.and_then(WireNumber::as_u64).unwrap_or(0);
+    if let Some(blocked) = &project.blocked_place_ids {
+        if blocked.contains(&place_id) {
+            return Err(ApiError::new(
+                ErrorKind::Forbidden,
+                format!("place {place_id} is in this project's blockedPlaceIds"),
+            ));
+        }
+    }
+    if let Some(allowed) = &project.serve_place_ids {
+        if !allowed.contains(&place_id) {
+            return Err(ApiError::new(
+                ErrorKind::Forbidden,
+                format!("place {place_id} is not in this project's servePlaceIds"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn major_minor(version: &str) -> (String, String) {
+    let mut parts = version.trim().split('.');
+    (
+        parts.next().unwrap_or_default().to_string(),
+        parts.next().unwrap_or_default().to_string(),
+    )
+}
+
+/// Decodes every chunk in parallel and rebuilds one DataModel: a real instance of each
+/// service with its properties, its children moved in (referents kept, so refs inside a
+/// chunk stay valid), then the cross-chunk refs. Any problem is a 400 naming the chunk.
+pub fn rebuild_dom(request: &SyncbackRequest) -> Result<WeakDom, ApiError> {
+    let mut seen = BTreeSet::new();
+    for chunk in &request.services {
+        if !VISIBLE_SERVICES.contains(&chunk.class_name.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "unknown service \"{}\": live syncback takes only {}",
+                chunk.class_name,
+                VISIBLE_SERVICES.join(", ")
+            )));
+        }
+        if !seen.insert(chunk.class_name.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "service {} is sent twice",
+                chunk.class_name
+            )));
+        }
+    }
+    let decoded: Vec<Option<WeakDom>> = request
+        .services
+        .par_iter()
+        .map(|chunk| {
+            if chunk.data.is_empty() {
+                return Ok(None);
+            }
+            rbx_binary::from_reader(chunk.data.as_slice())
+                .map(Some)
+                .map_err(|err| {
+                    ApiError::bad_request(format!(
+                        "the data of service {} is not a valid rbxm: {err}",
+                        chunk.class_name
+                    ))
+                })
+        })
+        .collect::<Result<_, _>>()?;
+
+    let mut dom = WeakDom::new(InstanceBuilder::new("DataModel").with_name("Game"));
+    let root = dom.root_ref();
+    let mut services: HashMap<&str, Ref> = HashMap::new();
+    for (chunk, chunk_dom) in request.services.iter().zip(decoded) {
+        let mut builder =
+            InstanceBuilder::new(chunk.class_name.as_str()).with_name(chunk.class_name.as_str());
+        match &chunk.properties {
+            None => {}
+            Some(Value::Array(items)) if items.is_empty() => {}
+            Some(Value::Object(props)) => {
+                for (name, value) in props {
+                    let variant = properties::decode_property(&chunk.class_name, name, value)
+                        .map_err(|err| {
+                            ApiError::bad_request(format!(
+                                "service {}: property {name}: {err}",
+                                chunk.class_name
+                            ))
+                        })?;
+                    builder.add_property(name.as_str(), variant);
+                }
+            }
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "service {}: `properties` must be a map, got {}",
+                    chunk.class_name,
+                    other.kind()
+                )))
+            }
+        }
+        let service = dom.insert(root, builder);
+        services.insert(chunk.class_name.as_str(), service);
+        if let Some(mut chunk_dom) = chunk_dom {
+            let children = chunk_dom.root().children().to_vec();
+            for child in children {
+                chunk_dom.transfer(child, &mut dom, service);
+            }
+        }
+    }
+
+    for (index, cross) in request.refs.iter().enumerate() {
+        let locate = |location: &InstanceLocation, what: &str| -> Result<Ref, ApiError> {
+            let mut current = *services.get(location.service.as_str()).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "refs[{index}]: the {what} is in service {}, which the payload does not send",
+                    location.service
+                ))
+            })?;
+            for step in &location.path {
+                let children = dom
+                    .get_by_ref(current)
+                    .map(|i| i.children())
+                    .unwrap_or_default();
+                let child = step
+                    .as_u64()
+                    .and_then(|i| children.get(i as usize).copied())
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "refs[{index}]: the {what} path {:?} in {} does not exist",
+                            location.path.iter().map(|n| n.0).collect::<Vec<_>>(),
+                            location.service
+                        ))
+                    })?;
+                current = child;
+            }
+            Ok(current)
+        };
+        let source = locate(&cross.source, "source")?;
+        let target = locate(&cross.target, "target")?;
+        if let Some(instance) = dom.get_by_ref_mut(source) {
+            instance
+                .properties
+                .insert(cross.property.as_str().into(), Variant::Ref(target));
+        }
+    }
+    Ok(dom)
+}
+
+/// Adds `POST /api/syncback` and `GET /api/syncback/schema` to a server.
+pub fn add_routes(server: LiveServer) -> LiveServer {
+    let busy = Arc::new(AtomicBool::new(false));
+    server
+        .route(
+            "/api/syncback",
+            post(
+                move |state: State<AppState>, headers: HeaderMap, body: Body| {
+                    let busy = busy.clone();
+                    async move { handle_syncback(state, headers, body, busy).await }
+                },
+            ),
+        )
+        .route("/api/syncback/schema", get(handle_schema))
+}
+
+async fn handle_schema(encoding: Encoding) -> Response {
+    encoding.respond(StatusCode::OK, &schema())
+}
+
+/// Releases the in-progress flag unless the request handed the dom to the serve loop.
+struct BusyGuard(Arc<AtomicBool>, bool);
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        if !self.1 {
+            self.0.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+async fn handle_syncback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+    busy: Arc<AtomicBool>,
+) -> Response {
+    let encoding = Encoding::from_headers(&headers);
+    match accept_syncback(&state, body, busy).await {
+        Ok(()) => encoding.respond(
+            StatusCode::OK,
+            &SyncbackAccepted {
+                status: "syncback_initiated".to_string(),
+            },
+        ),
+        Err(err) => encoding.error(err),
+    }
+}
+
+#[derive(Serialize)]
+struct SyncbackAccepted {
+    status: String,
+}
+
+async fn accept_syncback(
+    state: &AppState,
+    body: Body,
+    busy: Arc<AtomicBool>,
+) -> Result<(), ApiError> {
+    let bytes = read_body(body, state.max_body_size()).await?;
+    let request: SyncbackRequest = decode_msgpack(&bytes)?;
+    drop(bytes);
+    check_request(&request, state.session().project())?;
+    if state.is_exiting() || busy.swap(true, Ordering::SeqCst) {
+        return Err(ApiError::new(
+            ErrorKind::Conflict,
+            "a syncback is already in progress; wait for the server to come back",
+        ));
+    }
+    let mut guard = BusyGuard(busy, false);
+    let place_id = request.place_id.and_then(WireNumber::as_u64);
+    let dom = tokio::task::spawn_blocking(move || rebuild_dom(&request))
+        .await
+        .map_err(|err| {
+            ApiError::new(ErrorKind::InternalError, format!("decoding failed: {err}"))
+        })??;
+    log::info!(
+        "live syncback accepted: {} instances; restarting the session",
+        dom.descendants().count()
+    );
+    if !state.request_exit(ServerExit::SyncbackRequested(Box::new(SyncbackPayload {
+        dom,
+        place_id,
+    }))) {
+        return Err(ApiError::new(
+            ErrorKind::Conflict,
+            "the server is already stopping",
+        ));
+    }
+    guard.1 = true;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(class: &str, dom: Option<&WeakDom>) -> ServiceChunk {
+        let data = match dom {
+            Some(dom) => {
+                let mut bytes = Vec::new();
+                rbx_binary::to_writer(&mut bytes, dom, dom.root().children()).unwrap();
+                bytes
+            }
+            None => Vec::new(),
+        };
+        ServiceChunk {
+            class_name: class.to_string(),
+            data: serde_bytes::ByteBuf::from(data),
+            properties: None,
+        }
+    }
+
+    fn request(services: Vec<ServiceChunk>, refs: Vec<CrossRef>) -> SyncbackRequest {
+        SyncbackRequest {
+            protocol_version: WireNumber(f64::from(PROTOCOL_VERSION)),
+            server_version: SERVER_VERSION.to_string(),
+            place_id: None,
+            services,
+            refs,
+        }
+    }
+
+    #[test]
+    fn rebuilds_services_children_properties_and_cross_refs() {
+        let mut storage = WeakDom::new(InstanceBuilder::new("Folder"));
+        let storage_root = storage.root_ref();
+        let pointer = storage.insert(
+            storage_root,
+            InstanceBuilder::new("ObjectValue").with_name("Pointer"),
+        );
+        let inner = storage.insert(
+            storage_root,
+            InstanceBuilder::new("Part").with_name("Inner"),
+        );
+        storage
+            .get_by_ref_mut(pointer)
+            .unwrap()
+            .properties
+            .insert("Value".into(), Variant::Ref(inner));
+        let mut workspace = WeakDom::new(InstanceBuilder::new("Folder"));
+        let ws_root = workspace.root_ref();
+        workspace.insert(ws_root, InstanceBuilder::new("Part").with_name("Target"));
+
+        let mut ws_chunk = chunk("Workspace", Some(&workspace));
+        ws_chunk.properties = Some(Value::object([(
+            "Gravity",
+            Value::object([("Float32", Value::Float(100.0))]),
+        )]));
+        let refs = vec![CrossRef {
+            source: InstanceLocation {
+                service: "ServerStorage".into(),
+                path: vec![WireNumber(1.0)],
+            },
+            property: "Value".into(),
+            target: InstanceLocation {
+                service: "Workspace".into(),
+                path: vec![WireNumber(0.0)],
+            },
+        }];
+        let req = request(
+            vec![
+                chunk("ServerStorage", Some(&storage)),
+                ws_chunk,
+                chunk("Teams", None),
+            ],
+            refs,
+        );
+        let dom = rebuild_dom(&req).unwrap();
+        let find = |name: &str| dom.descendants().find(|i| i.name == name).unwrap();
+        assert_eq!(
+            find("Workspace").properties.get(&"Gravity".into()),
+            Some(&Variant::Float32(100.0))
+        );
+        // The in-chunk ref survived the transfer.
+        assert_eq!(
+            find("Pointer").properties.get(&"Value".into()),
+            Some(&Variant::Ref(find("Inner").referent()))
+        );
+        // The cross-chunk ref is set on the second child of ServerStorage.
+        assert_eq!(
+            find("Inner").properties.get(&"Value".into()),
+            Some(&Variant::Ref(find("Target").referent()))
+        );
+        assert_eq!(find("Teams").children().len(), 0);
+        let order: Vec<_> = dom
+            .root()
+            .children()
+            .iter()
+            .map(|r| dom.get_by_ref(*r).unwrap().name.clone())
+            .collect();
+        assert_eq!(order, ["ServerStorage", "Workspace", "Teams"]);
+    }
+
+    #[test]
+    fn rejects_bad_chunks_naming_the_service() {
+        let mut bad = chunk("Lighting", None);
+        bad.data = serde_bytes::ByteBuf::from(b"not an rbxm".to_vec());
+        let err = rebuild_dom(&request(vec![bad], vec![])).unwrap_err();
+        assert!(err.details.contains("Lighting"), "{}", err.details);
+        let err = rebuild_dom(&request(vec![chunk("HttpService", None)], vec![])).unwrap_err();
+        assert!(err.details.contains("HttpService"), "{}", err.details);
+        let err = rebuild_dom(&request(
+            vec![chunk("Teams", None), chunk("Teams", None)],
+            vec![],
+        ))
+        .unwrap_err();
+        assert!(err.details.contains("twice"));
+        let refs = vec![CrossRef {
+            source: InstanceLocation {
+                service: "Teams".into(),
+                path: vec![WireNumber(3.0)],
+            },
+            property: "Value".into(),
+            target: InstanceLocation {
+                service: "Teams".into(),
+                path: vec![],
+            },
+        }];
+        let err = rebuild_dom(&request(vec![chunk("Teams", None)], refs)).unwrap_err();
+        assert!(err.details.contains("refs[0]"), "{}", err.details);
+    }
+
+    #[test]
+    fn decodes_ints_or_floats_and_empty_tables() {
+        let body = rmp_serde::to_vec_named(&serde_json::json!({
+            "protocolVersion": 1.0,
+            "serverVersion": SERVER_VERSION,
+            "placeId": 123,
+            "services": [{"className": "Teams", "data": [], "properties": []}],
+            "refs": {},
+        }))
+        .unwrap();
+        let request: SyncbackRequest = rmp_serde::from_slice(&body).unwrap();
+        assert_eq!(request.place_id.and_then(WireNumber::as_u64), Some(123));
+        assert!(request.refs.is_empty());
+    }
+
+    #[test]
+    fn schema_lists_services_and_inherited_refs() {
+        let schema = schema();
+        assert_eq!(schema.services.len(), 14);
+        assert!(schema.service_properties["Workspace"].contains_key("Gravity"));
+        assert!(!schema.service_properties["Workspace"].contains_key("CurrentCamera"));
+        assert!(schema.ref_properties["ObjectValue"].contains(&"Value".to_string()));
+        assert!(schema.ref_properties["Workspace"].contains(&"CurrentCamera".to_string()));
+        assert!(schema.ref_properties["RopeConstraint"].contains(&"Attachment0".to_string()));
+    }
+}
