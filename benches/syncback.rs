@@ -26,18 +26,19 @@ fn source(seed: usize) -> String {
     text
 }
 
-/// Builds the place: 1,000 areas in Workspace and 1,000 module groups in ReplicatedStorage.
+/// Builds the place: 2,000 areas in Workspace and 2,000 module groups in ReplicatedStorage
+/// (about 100k instances, 10k of them scripts).
 fn generate() -> WeakDom {
     let mut root = InstanceBuilder::new("DataModel").with_name("Game");
     let mut shared = InstanceBuilder::new("ReplicatedStorage").with_name("ReplicatedStorage");
     let mut workspace = InstanceBuilder::new("Workspace").with_name("Workspace");
     let mut server = InstanceBuilder::new("ServerScriptService").with_name("ServerScriptService");
-    for group in 0..1000 {
-        // Workspace: a model with 30 parts, one of them its PrimaryPart, and a value pointing
+    for group in 0..2000 {
+        // Workspace: a model with 36 parts, one of them its PrimaryPart, and a value pointing
         // at another part.
         let mut model = InstanceBuilder::new("Model").with_name(format!("Area{group}"));
         let mut first = None;
-        for index in 0..30 {
+        for index in 0..36 {
             let part = InstanceBuilder::new("Part")
                 .with_name(if index % 10 == 0 {
                     "Wall".to_string()
@@ -71,9 +72,9 @@ fn generate() -> WeakDom {
         );
         workspace.add_child(model);
 
-        // ReplicatedStorage: a folder of 12 modules (one with children), 4 values, a folder.
+        // ReplicatedStorage: a folder of 4 modules (one with children), 4 values, a folder.
         let mut folder = InstanceBuilder::new("Folder").with_name(format!("Group{group}"));
-        for index in 0..12 {
+        for index in 0..4 {
             let mut module = InstanceBuilder::new("ModuleScript")
                 .with_name(format!("Module{index}"))
                 .with_property("Source", source(group * 100 + index));
@@ -96,7 +97,7 @@ fn generate() -> WeakDom {
         folder.add_child(InstanceBuilder::new("Folder").with_name("Empty"));
         shared.add_child(folder);
 
-        if group % 10 == 0 {
+        if group % 20 == 0 {
             server.add_child(
                 InstanceBuilder::new("Script")
                     .with_name(format!("Main{group}"))

@@ -121,6 +121,10 @@ pub fn compare_many(
                     }
                 }
                 (Some(Variant::Ref(x)), None) | (None, Some(Variant::Ref(x))) => x.is_none(),
+                (Some(Variant::Content(x)), Some(Variant::Content(y))) if x.as_object().is_some() => {
+                    // Object contents point at instances: compare where they point.
+                    x.as_object().and_then(|x| a_to_b.get(&x)).copied() == y.as_object()
+                }
                 (Some(x), Some(y)) => variants_equal(x, y),
                 (Some(x), None) => {
                     options.missing_is_default && is_default(ai.class.as_str(), &key, x)

@@ -1,0 +1,475 @@
+//! Syncback tests: round trips of the whole corpus, fixtures under
+//! `rojo-test/syncback-tests/`, determinism, safety of the writer, and the CLI.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use atlas::syncback::SyncbackMode;
+use common::syncback_util as util;
+use common::tree::{compare, CompareOptions};
+
+/// Every corpus file a round trip runs on.
+fn corpus_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for group in ["models", "places"] {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(common::corpus_dir().join(group))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        for dir in dirs {
+            for name in ["binary.rbxm", "xml.rbxmx", "binary.rbxl", "xml.rbxlx"] {
+                if dir.join(name).exists() {
+                    files.push(dir.join(name));
+                }
+            }
+        }
+    }
+    files
+}
+
+/// Syncs `input` into a fresh project, builds it again and lists every difference.
+fn round_trip(input: &Path) -> Vec<String> {
+    let temp = tempfile::tempdir().unwrap();
+    let kind = atlas::place_file::PlaceFileKind::from_path(input).unwrap();
+    if kind.is_place() {
+        util::write_place_project(temp.path());
+    } else {
+        util::write_model_project(temp.path(), "Model");
+    }
+    let dom = util::read_input(input);
+    util::run(temp.path(), dom, SyncbackMode::Clean);
+    let mut built = util::build(temp.path());
+    let mut expected = util::read_input(input);
+    if kind.is_place() {
+        expected = util::expected_place(expected, true);
+        util::drop_missing_services(&expected, &mut built);
+    } else {
+        util::scrub(&mut expected);
+    }
+    let root = expected.root_ref();
+    expected.get_by_ref_mut(root).unwrap().name = built.root().name.clone();
+    let options = CompareOptions {
+        unordered_children: true,
+        missing_is_default: true,
+    };
+    compare(&expected, root, &built, built.root_ref(), options)
+}
+
+#[test]
+fn every_corpus_file_round_trips_exactly() {
+    let files = corpus_files();
+    assert!(files.len() >= 100, "only {} corpus files", files.len());
+    let mut failures = Vec::new();
+    for file in &files {
+        let differences = round_trip(file);
+        if !differences.is_empty() {
+            failures.push(format!(
+                "{}:\n  {}",
+                file.display(),
+                differences.join("\n  ")
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} corpus files differ:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
+}
+
+#[path = "syncback_cases/mod.rs"]
+mod cases;
+
+/// Lists how two byte trees differ (missing, extra and changed files, with both texts).
+fn tree_differences(
+    expected: &std::collections::BTreeMap<PathBuf, Vec<u8>>,
+    actual: &std::collections::BTreeMap<PathBuf, Vec<u8>>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, bytes) in expected {
+        match actual.get(path) {
+            None => out.push(format!("missing {}", path.display())),
+            Some(other) if other != bytes => out.push(format!(
+                "{} differs\n--- expected\n{}\n--- actual\n{}",
+                path.display(),
+                String::from_utf8_lossy(bytes),
+                String::from_utf8_lossy(other)
+            )),
+            Some(_) => {}
+        }
+    }
+    for path in actual.keys() {
+        if !expected.contains_key(path) {
+            out.push(format!("unexpected {}", path.display()));
+        }
+    }
+    out
+}
+
+/// Compares a built project with the input it was synced from.
+fn round_trip_differences(input: rbx_dom_weak::WeakDom, project_dir: &Path) -> Vec<String> {
+    let mut built = util::build(project_dir);
+    let mut expected = input;
+    if expected.root().class == "DataModel" {
+        let project = atlas::project::load(project_dir).unwrap();
+        expected = util::expected_place(expected, !project.syncback_rules.sync_current_camera);
+        util::drop_missing_services(&expected, &mut built);
+    } else {
+        util::scrub(&mut expected);
+    }
+    let root = expected.root_ref();
+    expected.get_by_ref_mut(root).unwrap().name = built.root().name.clone();
+    let options = CompareOptions {
+        unordered_children: true,
+        missing_is_default: true,
+    };
+    compare(&expected, root, &built, built.root_ref(), options)
+}
+
+#[test]
+fn fixtures_match_their_expected_projects() {
+    let root = common::repo_root().join("rojo-test").join("syncback-tests");
+    let all = cases::all();
+    assert!(all.len() >= 30, "only {} syncback cases", all.len());
+    let mut failures = Vec::new();
+    for case in &all {
+        let dir = root.join(case.name);
+        let before = dir.join("project-before");
+        let expected_dir = dir.join("expected");
+        assert!(before.is_dir(), "{} has no project-before/", case.name);
+        let temp = tempfile::tempdir().unwrap();
+        let project_dir = temp.path().join("project");
+        common::copy_dir(&before, &project_dir);
+        util::run(&project_dir, (case.input)(), case.mode);
+        let actual = util::tree_bytes(&project_dir);
+        if common::updating_snapshots() {
+            if expected_dir.exists() {
+                std::fs::remove_dir_all(&expected_dir).unwrap();
+            }
+            for (path, bytes) in &actual {
+                let target = expected_dir.join(path);
+                std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+                std::fs::write(target, bytes).unwrap();
+            }
+        } else {
+            let expected = util::tree_bytes(&expected_dir);
+            let differences = tree_differences(&expected, &actual);
+            if !differences.is_empty() {
+                failures.push(format!("{}:\n  {}", case.name, differences.join("\n  ")));
+            }
+        }
+        if case.round_trip {
+            let differences = round_trip_differences((case.input)(), &project_dir);
+            if !differences.is_empty() {
+                failures.push(format!(
+                    "{} (round trip):\n  {}",
+                    case.name,
+                    differences.join("\n  ")
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn output_is_deterministic() {
+    let corpus_place = common::corpus_dir()
+        .join("places")
+        .join("baseplate-566")
+        .join("binary.rbxl");
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let temp = tempfile::tempdir().unwrap();
+        util::write_standard_project(temp.path());
+        util::run(temp.path(), util::sample_place(), SyncbackMode::Clean);
+        let place_dir = temp.path().join("place");
+        util::write_place_project(&place_dir);
+        util::run(
+            &place_dir,
+            util::read_input(&corpus_place),
+            SyncbackMode::Clean,
+        );
+        runs.push(util::tree_bytes(temp.path()));
+    }
+    assert!(runs[0].len() > 100, "{} files", runs[0].len());
+    assert_eq!(runs[0], runs[1]);
+}
+
+#[test]
+fn a_second_syncback_changes_nothing() {
+    let temp = tempfile::tempdir().unwrap();
+    util::write_standard_project(temp.path());
+    util::run(temp.path(), util::sample_place(), SyncbackMode::Clean);
+    let before = util::tree_bytes(temp.path());
+    for mode in [SyncbackMode::Clean, SyncbackMode::Incremental] {
+        let report = util::run(temp.path(), util::sample_place(), mode);
+        assert!(
+            report.written.is_empty(),
+            "{mode:?} rewrote {:?}",
+            report.written
+        );
+        assert!(
+            report.removed.is_empty(),
+            "{mode:?} removed {:?}",
+            report.removed
+        );
+        assert_eq!(util::tree_bytes(temp.path()), before);
+    }
+}
+
+/// A project with files that a syncback of `sample_place` overwrites, keeps and removes.
+fn project_with_history(dir: &Path) {
+    util::write_standard_project(dir);
+    util::run(dir, util::sample_place(), SyncbackMode::Clean);
+    let shared = dir.join("src").join("shared");
+    std::fs::write(shared.join("Data").join("Module.luau"), "return 'edited'\n").unwrap();
+    std::fs::write(shared.join("Stale.luau"), "return 'stale'\n").unwrap();
+    std::fs::create_dir_all(shared.join("OldDir").join("Inner")).unwrap();
+    std::fs::write(
+        shared.join("OldDir").join("Inner").join("x.luau"),
+        "return 1\n",
+    )
+    .unwrap();
+    std::fs::remove_file(shared.join("Folder1").join("Note.txt")).unwrap();
+}
+
+#[test]
+fn a_failed_write_leaves_the_project_as_it_was() {
+    let temp = tempfile::tempdir().unwrap();
+    project_with_history(temp.path());
+    let files_before = util::tree_bytes(temp.path());
+    let dirs_before = util::tree_dirs(temp.path());
+    let project = atlas::project::load(temp.path()).unwrap();
+    // Two files are rewritten and two orphans removed: fail at each step.
+    for fail_after in [0, 1, 2, 3] {
+        let options = atlas::syncback::SyncbackOptions {
+            fail_after: Some(fail_after),
+            ..Default::default()
+        };
+        let error = atlas::syncback::run(&project, util::sample_place(), &options).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("restored"), "{message}");
+        assert_eq!(
+            util::tree_bytes(temp.path()),
+            files_before,
+            "after failing at {fail_after}"
+        );
+        assert_eq!(util::tree_dirs(temp.path()), dirs_before);
+    }
+}
+
+#[test]
+fn undo_restores_every_byte() {
+    let temp = tempfile::tempdir().unwrap();
+    project_with_history(temp.path());
+    let files_before = util::tree_bytes(temp.path());
+    let dirs_before = util::tree_dirs(temp.path());
+    let report = util::run(temp.path(), util::sample_place(), SyncbackMode::Clean);
+    assert!(
+        report.removed.iter().any(|p| p.ends_with("Stale.luau")),
+        "{:?}",
+        report.removed
+    );
+    assert!(
+        report.removed.iter().any(|p| p.ends_with("OldDir")),
+        "{:?}",
+        report.removed
+    );
+    assert_ne!(util::tree_bytes(temp.path()), files_before);
+    atlas::syncback::undo(temp.path()).unwrap();
+    assert_eq!(util::tree_bytes(temp.path()), files_before);
+    assert_eq!(util::tree_dirs(temp.path()), dirs_before);
+    assert!(
+        atlas::syncback::undo(temp.path()).is_err(),
+        "a second undo has nothing to restore"
+    );
+}
+
+#[test]
+fn unchanged_files_keep_their_modification_time() {
+    let temp = tempfile::tempdir().unwrap();
+    util::write_standard_project(temp.path());
+    util::run(temp.path(), util::sample_place(), SyncbackMode::Clean);
+    let file = temp
+        .path()
+        .join("src")
+        .join("shared")
+        .join("Data")
+        .join("Module.luau");
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    util::run(temp.path(), util::sample_place(), SyncbackMode::Clean);
+    assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), old);
+}
+
+fn atlas(args: &[&str], dir: &Path) -> std::process::Output {
+    std::process::Command::new(common::atlas_bin())
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn write_sample_place(path: &Path) {
+    atlas::place_file::write(path, &util::sample_place()).unwrap();
+}
+
+#[test]
+fn cli_list_dry_run_undo_and_no_prompt() {
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path().join("project");
+    project_with_history(&project);
+    let place = temp.path().join("place.rbxl");
+    write_sample_place(&place);
+    let before = util::tree_bytes(&project);
+
+    let output = atlas(
+        &[
+            "syncback",
+            "project",
+            "--input",
+            "place.rbxl",
+            "--dry-run",
+            "--list",
+        ],
+        temp.path(),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("Writing src/shared/Data/Module.luau"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Writing src/shared/Folder1/Note.txt"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Removing src/shared/Stale.luau"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Removing src/shared/OldDir"), "{stdout}");
+    assert!(
+        !stdout.contains("Removing src/shared/OldDir/"),
+        "only the top-most orphan: {stdout}"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("Would write"));
+    assert_eq!(
+        util::tree_bytes(&project),
+        before,
+        "--dry-run wrote something"
+    );
+
+    // stdin is not a terminal: no question, the syncback just runs.
+    let output = atlas(
+        &["syncback", "project", "--input", "place.rbxl"],
+        temp.path(),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("Continue?"), "{stderr}");
+    assert!(stderr.contains("removed"), "{stderr}");
+    assert!(!project.join("src/shared/Stale.luau").exists());
+
+    let output = atlas(&["syncback", "project", "--undo"], temp.path());
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        util::tree_bytes(&project),
+        before,
+        "--undo did not restore the project"
+    );
+}
+
+#[test]
+fn cli_reports_bad_inputs_clearly() {
+    let temp = tempfile::tempdir().unwrap();
+    util::write_standard_project(temp.path());
+    let output = atlas(&["syncback", ".", "--input", "missing.rbxl"], temp.path());
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("missing.rbxl") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+
+    std::fs::write(temp.path().join("place.zip"), b"zip").unwrap();
+    let output = atlas(&["syncback", ".", "--input", "place.zip"], temp.path());
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("place.zip") && stderr.contains(".rbxl"),
+        "{stderr}"
+    );
+
+    let output = atlas(&["syncback", "."], temp.path());
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--input"));
+
+    let output = atlas(&["syncback", ".", "--undo"], temp.path());
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nothing to undo"));
+}
+
+#[test]
+fn cli_syncs_every_input_kind() {
+    let temp = tempfile::tempdir().unwrap();
+    for extension in ["rbxl", "rbxlx", "rbxm", "rbxmx"] {
+        let project = temp.path().join(extension);
+        if extension.starts_with("rbxl") {
+            util::write_standard_project(&project);
+        } else {
+            util::write_model_project(&project, "Model");
+        }
+        let input = temp.path().join(format!("input.{extension}"));
+        write_sample_place(&input);
+        let output = atlas(
+            &["syncback", extension, "--input", input.to_str().unwrap()],
+            temp.path(),
+        );
+        assert!(
+            output.status.success(),
+            "{extension}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let files = util::tree_bytes(&project);
+        let modules = files
+            .keys()
+            .filter(|p| p.to_string_lossy().ends_with("Module.luau"))
+            .count();
+        assert_eq!(
+            modules,
+            20,
+            "{extension}: {:?}",
+            files.keys().collect::<Vec<_>>()
+        );
+    }
+}
