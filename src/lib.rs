@@ -12,6 +12,7 @@ pub mod json_writer;
 pub mod place_file;
 pub mod project;
 pub mod properties;
+pub mod serve;
 pub mod snapshot;
 pub mod syncback;
 pub mod vfs;

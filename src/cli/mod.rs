@@ -1,6 +1,7 @@
 //! Subcommands, one file each, and the options every subcommand shares.
 
 mod build;
+mod serve;
 mod syncback;
 
 use std::io::IsTerminal;
@@ -8,6 +9,7 @@ use std::io::IsTerminal;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use build::BuildCommand;
+pub use serve::ServeCommand;
 pub use syncback::SyncbackCommand;
 
 /// Atlas keeps a Roblox place and a folder of plain files in sync.
@@ -55,6 +57,8 @@ impl GlobalOptions {
 pub enum Command {
     /// Build a project into a place or model file (.rbxl, .rbxm, .rbxlx, .rbxmx).
     Build(BuildCommand),
+    /// Serve a project to the Studio plugin and keep it in sync as files change.
+    Serve(ServeCommand),
     /// Write a place or model file back into the project's files.
     Syncback(SyncbackCommand),
 }
@@ -64,6 +68,7 @@ impl Options {
     pub fn run(&self) -> anyhow::Result<()> {
         match &self.command {
             Command::Build(command) => command.run(&self.global),
+            Command::Serve(command) => command.run(&self.global),
             Command::Syncback(command) => command.run(&self.global),
         }
     }
