@@ -4,13 +4,21 @@ use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
 
 use super::GlobalOptions;
+use crate::project;
 use crate::project::DEFAULT_SERVE_PORT;
-use crate::serve::{LiveServer, ServeSession, ServerConfig, ServerExit, DEFAULT_MAX_BODY_SIZE};
+use crate::serve::live_syncback;
+use crate::serve::wire::LastSyncback;
+use crate::serve::{
+    BoundServer, LiveServer, ServeError, ServeSession, ServerConfig, ServerExit,
+    DEFAULT_MAX_BODY_SIZE,
+};
+use crate::syncback::{self, SyncbackError, SyncbackOptions};
 
 /// Serve a project to the Studio plugin and keep it in sync as files change.
 #[derive(Debug, Args)]
@@ -33,14 +41,22 @@ impl ServeCommand {
     pub fn run(&self, _global: &GlobalOptions) -> anyhow::Result<()> {
         let mut session = Some(self.start_session()?);
         let address = {
-            let project = session.as_ref().map(ServeSession::project).context("no session")?;
+            let project = session
+                .as_ref()
+                .map(ServeSession::project)
+                .context("no session")?;
             let ip = self
                 .address
                 .or(project.serve_address)
                 .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-            let port = self.port.or(project.serve_port).unwrap_or(DEFAULT_SERVE_PORT);
+            let port = self
+                .port
+                .or(project.serve_port)
+                .unwrap_or(DEFAULT_SERVE_PORT);
             SocketAddr::new(ip, port)
         };
+        let mut last_syncback = None;
+        let mut last_syncback_ran = false;
         loop {
             let current = match session.take() {
                 Some(session) => session,
@@ -49,23 +65,102 @@ impl ServeCommand {
             let config = ServerConfig {
                 max_body_size: self.max_body_size.unwrap_or(DEFAULT_MAX_BODY_SIZE),
                 handle_ctrl_c: true,
+                last_syncback: last_syncback.take(),
                 ..ServerConfig::default()
             };
-            let server = LiveServer::new(Arc::new(current), config).bind(address)?;
+            let retries = if last_syncback_ran { 50 } else { 0 };
+            let server = bind_with_retry(Arc::new(current), config, address, retries)?;
             println!("Atlas server listening on http://{}", server.local_addr());
             let _ = std::io::stdout().flush();
             match server.run()? {
                 ServerExit::Shutdown => return Ok(()),
-                ServerExit::SyncbackRequested(_) => {
-                    // Live syncback (its own module) writes the payload here, then the
-                    // loop serves a fresh session on the same address.
-                    log::error!("live syncback is not available in this build; serving the files again");
+                ServerExit::SyncbackRequested(payload) => {
+                    // The old session (watcher, connections, tree) is gone by now; write
+                    // the place exactly as `atlas syncback` would, then serve again.
+                    last_syncback = Some(self.live_syncback(payload.dom));
+                    last_syncback_ran = true;
+                }
+            }
+        }
+    }
+
+    /// Runs the shared syncback on a place rebuilt from Studio; never fails the process.
+    fn live_syncback(&self, dom: rbx_dom_weak::WeakDom) -> LastSyncback {
+        let started = Instant::now();
+        let result = project::load(&self.project)
+            .map_err(|err| err.to_string())
+            .and_then(|project| {
+                let folder = project.folder().to_path_buf();
+                syncback::run(&project, dom, &SyncbackOptions::default())
+                    .map(|report| (report, folder.clone()))
+                    .map_err(|err| {
+                        if matches!(
+                            err,
+                            SyncbackError::WriteFailed {
+                                restored: false,
+                                ..
+                            }
+                        ) {
+                            if let Err(undo) = syncback::undo(&folder) {
+                                log::error!("restoring the backup failed too: {undo}");
+                            }
+                        }
+                        err.to_string()
+                    })
+            });
+        let undo = Some(format!("atlas syncback --undo {}", self.project.display()));
+        match result {
+            Ok((report, _)) => {
+                log::info!("live syncback: {}", report.summary());
+                eprintln!("Live syncback: {}", report.summary());
+                LastSyncback {
+                    ok: true,
+                    error: None,
+                    files_written: report.written.len() as u64,
+                    files_removed: report.removed.len() as u64,
+                    duration_ms: started.elapsed().as_millis() as u64,
+                    undo,
+                }
+            }
+            Err(error) => {
+                log::error!("live syncback failed: {error}");
+                LastSyncback {
+                    ok: false,
+                    error: Some(error),
+                    files_written: 0,
+                    files_removed: 0,
+                    duration_ms: started.elapsed().as_millis() as u64,
+                    undo,
                 }
             }
         }
     }
 
     fn start_session(&self) -> anyhow::Result<ServeSession> {
-        ServeSession::new(&self.project).with_context(|| format!("serving {}", self.project.display()))
+        ServeSession::new(&self.project)
+            .with_context(|| format!("serving {}", self.project.display()))
+    }
+}
+
+/// Binds the address, retrying briefly: after a live syncback the old listener may take
+/// a moment to be released.
+fn bind_with_retry(
+    session: Arc<ServeSession>,
+    config: ServerConfig,
+    address: SocketAddr,
+    retries: u32,
+) -> anyhow::Result<BoundServer> {
+    let mut attempt = 0;
+    loop {
+        let server =
+            live_syncback::add_routes(LiveServer::new(Arc::clone(&session), config.clone()));
+        match server.bind(address) {
+            Ok(bound) => return Ok(bound),
+            Err(ServeError::PortInUse { .. }) if attempt < retries => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(err) => return Err(err.into()),
+        }
     }
 }
