@@ -222,3 +222,51 @@ fn cli_builds_every_output_format() {
         "{stderr}"
     );
 }
+
+#[test]
+fn plugin_install_builds_the_studio_plugin() {
+    let plugin = common::repo_root().join("plugin");
+    assert!(
+        plugin.join("Packages").is_dir(),
+        "plugin/Packages is missing: run `bash scripts/install-plugin-packages.sh` first"
+    );
+    let temp = tempfile::tempdir().unwrap();
+    let output = temp.path().join("Atlas.rbxmx");
+    let result = std::process::Command::new(common::atlas_bin())
+        .args([
+            "plugin",
+            "install",
+            "--source",
+            plugin.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let dom = atlas::place_file::read(&output).unwrap();
+    let root = dom.get_by_ref(dom.root().children()[0]).unwrap();
+    assert_eq!(root.name, "Atlas");
+    let child = |name: &str| {
+        root.children()
+            .iter()
+            .map(|r| dom.get_by_ref(*r).unwrap())
+            .find(|i| i.name == name)
+            .unwrap_or_else(|| panic!("Atlas has no {name}"))
+    };
+    assert_eq!(child("Plugin").class, "Script");
+    let packages = child("Packages");
+    for package in ["Roact", "TestEZ", "t", "Promise"] {
+        assert!(
+            packages
+                .children()
+                .iter()
+                .any(|r| dom.get_by_ref(*r).unwrap().name == package),
+            "Packages has no {package}"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! Subcommands, one file each, and the options every subcommand shares.
 
 mod build;
+mod plugin;
 mod serve;
 mod syncback;
 
@@ -9,6 +10,7 @@ use std::io::IsTerminal;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use build::BuildCommand;
+pub use plugin::PluginCommand;
 pub use serve::ServeCommand;
 pub use syncback::SyncbackCommand;
 
@@ -57,6 +59,8 @@ impl GlobalOptions {
 pub enum Command {
     /// Build a project into a place or model file (.rbxl, .rbxm, .rbxlx, .rbxmx).
     Build(BuildCommand),
+    /// Manage the Studio plugin (`atlas plugin install`).
+    Plugin(PluginCommand),
     /// Serve a project to the Studio plugin and keep it in sync as files change.
     Serve(ServeCommand),
     /// Write a place or model file back into the project's files.
@@ -68,6 +72,7 @@ impl Options {
     pub fn run(&self) -> anyhow::Result<()> {
         match &self.command {
             Command::Build(command) => command.run(&self.global),
+            Command::Plugin(command) => command.run(&self.global),
             Command::Serve(command) => command.run(&self.global),
             Command::Syncback(command) => command.run(&self.global),
         }
