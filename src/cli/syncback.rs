@@ -64,7 +64,14 @@ impl SyncbackCommand {
             bail!("{}: the input file does not exist", input.display());
         }
         let interactive_err = std::io::stderr().is_terminal();
-        let dom = place_file::read(input)?;
+        let reading = syncback::Progress::new(interactive_err);
+        reading.stage(&format!("Reading {}", input.display()), 0);
+        let mut dom = place_file::read(input)?;
+        syncback::compact(&mut dom);
+        reading.stage(
+            &format!("Planning {} instances", dom.descendants().count()),
+            0,
+        );
         log::debug!("read {} in {:.2?}", input.display(), started.elapsed());
         let dom = if kind.is_place() {
             dom
@@ -86,7 +93,9 @@ impl SyncbackCommand {
             ..Default::default()
         };
         let plan = syncback::plan(&project, &dom, &options)?;
-        drop(dom);
+        reading.finish();
+        // The process ends soon: freeing the whole tree would only cost time.
+        std::mem::forget(dom);
         let remove_count = plan.removals.len();
         if remove_count > 0 && !self.yes && !self.dry_run && std::io::stdin().is_terminal() {
             eprint!(
@@ -116,6 +125,7 @@ impl SyncbackCommand {
             log::info!("backup of the previous files: {}", backup.display());
         }
         eprintln!("{}", report.summary());
+        std::mem::forget(report);
         Ok(())
     }
 }

@@ -376,16 +376,18 @@ fn apply_node(tree: &mut ProjectNode, data: &emit::NodeData) {
 /// place file or from Studio; its root is a DataModel (place) or the model's root.
 pub fn run(
     project: &Project,
-    dom: WeakDom,
+    mut dom: WeakDom,
     options: &SyncbackOptions,
 ) -> Result<SyncbackReport, SyncbackError> {
     let started = Instant::now();
+    compact(&mut dom);
     let plan = {
         let progress = Progress::new(options.progress);
         progress.stage("Planning", 0);
         plan(project, &dom, options)?
     };
-    drop(dom);
+    // Freeing 100k instances takes a while; let it overlap with writing.
+    std::thread::spawn(move || drop(dom));
     execute(project.folder(), plan, options, started)
 }
 
@@ -447,6 +449,18 @@ pub fn execute(
         files: plan.files,
         project: Some(plan.project),
     })
+}
+
+/// Releases the spare capacity of every instance's property map. Decoders size those
+/// maps for every property a class could have; after this a large place takes a fraction
+/// of the memory, so planning never needs more than decoding did.
+pub fn compact(dom: &mut WeakDom) {
+    let referents: Vec<_> = dom.descendants().map(|i| i.referent()).collect();
+    for referent in referents {
+        if let Some(instance) = dom.get_by_ref_mut(referent) {
+            instance.properties.shrink_to_fit();
+        }
+    }
 }
 
 /// Restores the project in `folder` as it was before the last syncback.

@@ -2,13 +2,14 @@
 //! names and file kinds of matched instances, and ignore rules protect the files of
 //! instances syncback must not touch.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use rbx_dom_weak::types::{Ref, Variant};
 use rbx_dom_weak::WeakDom;
 
 use super::filter;
+use super::paths::RefSet;
 use super::rules::{tree_segment, CompiledRules};
 use crate::formats::{self, FileRule};
 use crate::project::Project;
@@ -221,7 +222,7 @@ impl OldTree {
         new: Ref,
         old: Ref,
         rules: &CompiledRules,
-        excluded: &HashSet<Ref>,
+        excluded: &RefSet,
     ) -> bool {
         let (Some(a), Some(b)) = (dom.get_by_ref(new), self.built.dom.get_by_ref(old)) else {
             return false;

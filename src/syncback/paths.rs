@@ -51,3 +51,34 @@ mod tests {
         assert!(!strictly_under(Path::new("/a/b"), Path::new("/a/b")));
     }
 }
+
+/// A hasher for `Ref` keys: referents are random 128-bit numbers already, so folding them
+/// is enough (std's SipHash showed up in profiles).
+#[derive(Default, Clone, Copy)]
+pub struct RefHasher(u64);
+
+impl std::hash::Hasher for RefHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        self.0 ^= (value as u64) ^ ((value >> 64) as u64);
+    }
+}
+
+/// `HashMap` keyed by referents.
+pub type RefMap<V> = std::collections::HashMap<
+    rbx_dom_weak::types::Ref,
+    V,
+    std::hash::BuildHasherDefault<RefHasher>,
+>;
+/// `HashSet` of referents.
+pub type RefSet =
+    std::collections::HashSet<rbx_dom_weak::types::Ref, std::hash::BuildHasherDefault<RefHasher>>;

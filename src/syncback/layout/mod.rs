@@ -12,6 +12,7 @@ mod plain;
 
 use super::filter;
 use super::old_tree::OldTree;
+use super::paths::{RefMap, RefSet};
 use super::rules::CompiledRules;
 use super::{SyncbackMode, VISIBLE_SERVICES};
 use crate::formats::{self, csv as csv_format, project_node, ScriptKind};
@@ -82,7 +83,7 @@ pub struct Placement {
 
 /// The result of phase one.
 pub struct Layout {
-    pub placements: HashMap<Ref, Placement>,
+    pub placements: RefMap<Placement>,
     /// Every placed instance in a deterministic order (parents before children).
     pub order: Vec<Ref>,
     /// The synced project tree with `$path` / `$className` updates (properties are filled
@@ -95,7 +96,7 @@ pub struct Layout {
     /// Old `$path` targets replaced by a different file kind (removed).
     pub replaced: Vec<PathBuf>,
     /// Instances not written on purpose (pruned services, the camera, ignore rules).
-    pub excluded: HashSet<Ref>,
+    pub excluded: RefSet,
     pub camera: Option<Ref>,
     /// `$path` directories of services missing from the place: kept, emptied.
     pub empty_dirs: Vec<PathBuf>,
@@ -137,7 +138,7 @@ pub struct Planner<'a> {
     /// Every `$path` target of the project (never orphans).
     path_targets: HashSet<PathBuf>,
     /// New instance -> its old counterpart (incremental mode).
-    old_map: HashMap<Ref, Ref>,
+    old_map: RefMap<Ref>,
 }
 
 fn script_kind(instance: &Instance) -> Option<ScriptKind> {
@@ -213,20 +214,20 @@ impl<'a> Planner<'a> {
             old,
             ctx,
             layout: Layout {
-                placements: HashMap::new(),
+                placements: RefMap::default(),
                 order: Vec::new(),
                 tree: project.tree.clone(),
                 dir_roots: Vec::new(),
                 protected: HashSet::new(),
                 replaced: Vec::new(),
-                excluded: HashSet::new(),
+                excluded: RefSet::default(),
                 camera: None,
                 empty_dirs: Vec::new(),
                 warnings: Vec::new(),
             },
             reserved: HashMap::new(),
             path_targets,
-            old_map: HashMap::new(),
+            old_map: RefMap::default(),
         })
     }
 
@@ -346,7 +347,7 @@ impl<'a> Planner<'a> {
         let class = instance.class.as_str().to_string();
 
         // Match project children to instance children by name (class breaks ties).
-        let mut taken: HashSet<Ref> = HashSet::new();
+        let mut taken = RefSet::default();
         let mut matched: Vec<(String, Option<Ref>)> = Vec::new();
         for (child_key, child_node) in &node.children {
             let candidates: Vec<Ref> = instance
