@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 /// Folders at the top of the generated tree; each holds `PER_FOLDER` groups.
 const TOP_FOLDERS: usize = 50;
-const PER_FOLDER: usize = 500;
+const PER_FOLDER: usize = 1600;
 
 fn script_source(i: usize) -> String {
     let mut source = format!("-- module {i}\nlocal M = {{}}\n");

@@ -89,22 +89,18 @@ pub fn write(path: &Path, dom: &WeakDom) -> Result<(), PlaceFileError> {
         path: path.to_path_buf(),
         message,
     };
-    let mut bytes = Vec::new();
+    let file = std::fs::File::create(path).map_err(|e| failed(e.to_string()))?;
+    let mut writer = BufWriter::with_capacity(1 << 20, file);
     if kind.is_xml() {
         let options = rbx_xml::EncodeOptions::new()
             .property_behavior(rbx_xml::EncodePropertyBehavior::WriteUnknown);
-        rbx_xml::to_writer(&mut bytes, dom, &refs, options)
+        rbx_xml::to_writer(&mut writer, dom, &refs, options)
             .map_err(|e| failed(format!("could not encode: {e}")))?;
     } else {
-        rbx_binary::to_writer(&mut bytes, dom, &refs)
+        rbx_binary::to_writer(&mut writer, dom, &refs)
             .map_err(|e| failed(format!("could not encode: {e}")))?;
     }
-    let file = std::fs::File::create(path).map_err(|e| failed(e.to_string()))?;
-    let mut writer = BufWriter::new(file);
-    writer
-        .write_all(&bytes)
-        .and_then(|_| writer.flush())
-        .map_err(|e| failed(e.to_string()))
+    writer.flush().map_err(|e| failed(e.to_string()))
 }
 
 /// XML decoding keeps properties rbx_xml does not know, so nothing a file stores is lost.

@@ -81,11 +81,6 @@ pub fn apply_adjacent(
         let meta = read(vfs, &meta_path)?;
         snapshot.metadata.relevant_paths.push(meta_path.clone());
         meta.apply(&meta_path, snapshot, false)?;
-    } else {
-        for extension in [".meta.json5", ".meta.json"] {
-            let candidate = dir.join(format!("{}{extension}", meta_base(file_name)));
-            snapshot.metadata.relevant_paths.push(candidate);
-        }
     }
     Ok(())
 }
@@ -102,15 +97,6 @@ pub fn apply_init(
         let meta = read(vfs, &meta_path)?;
         snapshot.metadata.relevant_paths.push(meta_path.clone());
         meta.apply(&meta_path, snapshot, allow_class_name)?;
-    } else {
-        snapshot
-            .metadata
-            .relevant_paths
-            .push(dir.join("init.meta.json5"));
-        snapshot
-            .metadata
-            .relevant_paths
-            .push(dir.join("init.meta.json"));
     }
     Ok(())
 }
