@@ -9,13 +9,16 @@ use axum::response::Response;
 
 use super::encoding::{ApiError, Encoding, ErrorKind};
 use super::server::AppState;
-use super::wire::{self, ReadResponse, ServerInfo, PROTOCOL_VERSION, SERVER_VERSION, VISIBLE_SERVICES};
+use super::wire::{
+    self, ReadResponse, ServerInfo, PROTOCOL_VERSION, SERVER_VERSION, VISIBLE_SERVICES,
+};
 
 /// `GET /api/rojo`: who this server is and what it serves.
 pub async fn server_info(State(state): State<AppState>, encoding: Encoding) -> Response {
     let session = state.session();
     let project = session.project();
-    let as_floats = |ids: &std::collections::BTreeSet<u64>| ids.iter().map(|id| *id as f64).collect::<Vec<_>>();
+    let as_floats =
+        |ids: &std::collections::BTreeSet<u64>| ids.iter().map(|id| *id as f64).collect::<Vec<_>>();
     let info = ServerInfo {
         session_id: session.session_id().to_string(),
         server_version: SERVER_VERSION.to_string(),
@@ -25,7 +28,7 @@ pub async fn server_info(State(state): State<AppState>, encoding: Encoding) -> R
         unexpected_place_ids: project.blocked_place_ids.as_ref().map(as_floats),
         place_id: project.place_id.map(|id| id as f64),
         game_id: project.game_id.map(|id| id as f64),
-        root_instance_id: wire::id_string(session.tree().root_ref()),
+        root_instance_id: wire::id_string(session.root_ref()),
         visible_services: VISIBLE_SERVICES.iter().map(|s| s.to_string()).collect(),
         last_syncback: state.last_syncback().cloned(),
     };
@@ -33,7 +36,11 @@ pub async fn server_info(State(state): State<AppState>, encoding: Encoding) -> R
 }
 
 /// `GET /api/read/{ids}`: the instances with these ids and all their descendants.
-pub async fn read(State(state): State<AppState>, encoding: Encoding, Path(ids): Path<String>) -> Response {
+pub async fn read(
+    State(state): State<AppState>,
+    encoding: Encoding,
+    Path(ids): Path<String>,
+) -> Response {
     let mut requested = Vec::new();
     for part in ids.split(',') {
         match wire::parse_id(part.trim()) {
@@ -67,12 +74,19 @@ pub async fn read(State(state): State<AppState>, encoding: Encoding, Path(ids): 
         })
     })
     .await;
-    answer.unwrap_or_else(|err| encoding.error(ApiError::internal(format!("reading instances failed: {err}"))))
+    answer.unwrap_or_else(|err| {
+        encoding.error(ApiError::internal(format!(
+            "reading instances failed: {err}"
+        )))
+    })
 }
 
 /// Any route that does not exist.
 pub async fn not_found(encoding: Encoding, method: Method, uri: Uri) -> Response {
-    encoding.error(ApiError::not_found(format!("there is no endpoint {method} {}", uri.path())))
+    encoding.error(ApiError::not_found(format!(
+        "there is no endpoint {method} {}",
+        uri.path()
+    )))
 }
 
 /// A route that exists, with a method it does not take.

@@ -3,10 +3,11 @@
 //! For each path it walks up to the nearest path the tree knows (a file, a meta file, a
 //! folder, a project file), re-reads the instances there through their instigating
 //! sources, diffs them against the tree, applies the patch, and pushes one message per
-//! batch to the message queue. It is the only writer of the tree.
+//! batch to the message queue. It is the only writer of the tree. It also keeps the
+//! watcher on every folder the tree reads from.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
@@ -16,8 +17,11 @@ use rbx_dom_weak::types::Ref;
 
 use super::message_queue::MessageQueue;
 use super::resnapshot::{resnapshot, source_instance};
+use super::session::SharedWatcher;
 use super::wire::{self, SubscribeMessage};
-use crate::snapshot::{apply_patch_set, compute_patch_set, AppliedPatchSet, Tree};
+use crate::snapshot::{
+    apply_patch_set, compute_patch_set, AppliedPatchSet, FileKind, InstanceMetadata, Tree,
+};
 use crate::vfs::Vfs;
 
 /// What the processor thread is told.
@@ -37,27 +41,35 @@ pub struct ChangeProcessor {
 
 impl ChangeProcessor {
     /// The channel to create before the processor, so a watcher can be sending to it
-    /// while the initial tree is still being read.
+    /// while the processor is not started yet.
     pub fn channel() -> (Sender<ProcessorMessage>, Receiver<ProcessorMessage>) {
         mpsc::channel()
     }
 
     /// Starts the thread on a channel from [`ChangeProcessor::channel`].
-    pub fn start(
+    pub(crate) fn start(
         tree: Arc<RwLock<Tree>>,
         queue: Arc<MessageQueue<SubscribeMessage>>,
+        watcher: SharedWatcher,
         (sender, receiver): (Sender<ProcessorMessage>, Receiver<ProcessorMessage>),
     ) -> std::io::Result<ChangeProcessor> {
+        let processor = Processor {
+            tree,
+            queue,
+            watcher,
+            recheck: sender.clone(),
+            vfs: Vfs::new_default(),
+        };
         let thread = std::thread::Builder::new()
             .name("atlas change processor".to_string())
-            .spawn(move || run(receiver, &tree, &queue))?;
+            .spawn(move || processor.run(receiver))?;
         Ok(ChangeProcessor {
             sender,
             thread: Some(thread),
         })
     }
 
-    /// A sender for change batches (the watcher holds one).
+    /// A sender for change batches.
     pub fn sender(&self) -> Sender<ProcessorMessage> {
         self.sender.clone()
     }
@@ -83,63 +95,72 @@ impl Drop for ChangeProcessor {
     }
 }
 
-fn run(receiver: Receiver<ProcessorMessage>, tree: &RwLock<Tree>, queue: &MessageQueue<SubscribeMessage>) {
-    let vfs = Vfs::new_default();
-    while let Ok(message) = receiver.recv() {
-        let mut paths = match message {
-            ProcessorMessage::Changed(paths) => paths,
-            ProcessorMessage::Shutdown => return,
-        };
-        // Everything already queued joins this batch.
-        let mut shutdown = false;
-        while let Ok(more) = receiver.try_recv() {
-            match more {
-                ProcessorMessage::Changed(more) => paths.extend(more),
-                ProcessorMessage::Shutdown => shutdown = true,
-            }
-        }
-        process_batch(tree, queue, &vfs, paths);
-        if shutdown {
-            return;
-        }
-    }
+struct Processor {
+    tree: Arc<RwLock<Tree>>,
+    queue: Arc<MessageQueue<SubscribeMessage>>,
+    watcher: SharedWatcher,
+    /// Folders added while files may still have been appearing in them are read again.
+    recheck: Sender<ProcessorMessage>,
+    vfs: Vfs,
 }
 
-/// Re-reads what `paths` affect, applies the changes and queues one message; returns
-/// what changed (for tests and benchmarks).
-pub fn process_batch(
-    tree: &RwLock<Tree>,
-    queue: &MessageQueue<SubscribeMessage>,
-    vfs: &Vfs,
-    mut paths: Vec<PathBuf>,
-) -> AppliedPatchSet {
-    let started = Instant::now();
-    paths.sort();
-    paths.dedup();
-    let mut tree = tree.write().unwrap_or_else(|e| e.into_inner());
-    let ids = affected_instances(&tree, &paths);
-    let mut applied = AppliedPatchSet::default();
-    for id in ids {
-        if tree.dom().get_by_ref(id).is_none() {
-            continue;
-        }
-        match resnapshot(&tree, vfs, id) {
-            Ok(snapshot) => {
-                if snapshot.is_none() && id == tree.root_ref() {
-                    log::error!("the project's root instance no longer reads from its files; keeping the last good tree");
-                    continue;
-                }
-                let patch = compute_patch_set(snapshot, &tree, id);
-                if !patch.is_empty() {
-                    applied.merge(apply_patch_set(&mut tree, patch));
+impl Processor {
+    fn run(self, receiver: Receiver<ProcessorMessage>) {
+        while let Ok(message) = receiver.recv() {
+            let mut paths = match message {
+                ProcessorMessage::Changed(paths) => paths,
+                ProcessorMessage::Shutdown => return,
+            };
+            // Everything already queued joins this batch.
+            let mut shutdown = false;
+            while let Ok(more) = receiver.try_recv() {
+                match more {
+                    ProcessorMessage::Changed(more) => paths.extend(more),
+                    ProcessorMessage::Shutdown => shutdown = true,
                 }
             }
-            Err(err) => log::error!("{err} (the last good version stays in Studio)"),
+            if shutdown {
+                return;
+            }
+            self.process_batch(paths);
         }
     }
-    if !applied.is_empty() {
+
+    /// Re-reads what `paths` affect, applies the changes and queues one message.
+    fn process_batch(&self, mut paths: Vec<PathBuf>) {
+        let started = Instant::now();
+        paths.sort();
+        paths.dedup();
+        let mut tree = self.tree.write().unwrap_or_else(|e| e.into_inner());
+        let ids = affected_instances(&tree, &paths);
+        let mut applied = AppliedPatchSet::default();
+        for id in ids {
+            if tree.dom().get_by_ref(id).is_none() {
+                continue;
+            }
+            match resnapshot(&tree, &self.vfs, id) {
+                Ok(snapshot) => {
+                    if snapshot.is_none() && id == tree.root_ref() {
+                        log::error!(
+                            "the project's root no longer reads from its files; keeping the last good tree"
+                        );
+                        continue;
+                    }
+                    let patch = compute_patch_set(snapshot, &tree, id);
+                    if !patch.is_empty() {
+                        applied.merge(apply_patch_set(&mut tree, patch));
+                    }
+                }
+                Err(err) => log::error!("{err} (Studio keeps the last good version)"),
+            }
+        }
+        self.update_watches(&tree, &paths, &applied);
+        if applied.is_empty() {
+            log::debug!("no instance changed for {}", describe_paths(&paths));
+            return;
+        }
         let message = wire::subscribe_message(&tree, &applied);
-        queue.push(message);
+        self.queue.push(message);
         log::info!(
             "applied changes to {} ({} added, {} removed, {} updated) in {:.1?}",
             describe_paths(&paths),
@@ -148,10 +169,55 @@ pub fn process_batch(
             applied.updated.len(),
             started.elapsed()
         );
-    } else {
-        log::debug!("no instance changed for {}", describe_paths(&paths));
     }
-    applied
+
+    /// Watches the folders of added instances, forgets removed folders, and reads new
+    /// folders once more: files created in them before the watch began were missed.
+    fn update_watches(&self, tree: &Tree, paths: &[PathBuf], applied: &AppliedPatchSet) {
+        let mut guard = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(watcher) = guard.as_mut() else {
+            return;
+        };
+        for path in paths {
+            if !path.exists() {
+                watcher.forget(path);
+            }
+        }
+        let mut recheck = Vec::new();
+        for id in &applied.added {
+            for instance in tree.dom().descendants_of(*id) {
+                let Some(metadata) = tree.metadata(instance.referent()) else {
+                    continue;
+                };
+                for folder in watch_folders(metadata) {
+                    match watcher.watch_folder(folder) {
+                        Ok(true) if is_folder_instance(metadata, folder) => {
+                            recheck.push(folder.to_path_buf())
+                        }
+                        Ok(_) => {}
+                        Err(err) => log::warn!("could not watch {}: {err}", folder.display()),
+                    }
+                }
+            }
+        }
+        if !recheck.is_empty() {
+            let _ = self.recheck.send(ProcessorMessage::Changed(recheck));
+        }
+    }
+}
+
+/// The folders to watch for an instance: those holding its files (its instigating file,
+/// meta files, init files, project file), and its own folder.
+pub(crate) fn watch_folders(metadata: &InstanceMetadata) -> impl Iterator<Item = &Path> {
+    metadata.relevant_paths.iter().filter_map(|path| path.parent())
+}
+
+/// Whether `folder` is the instance's own folder (a directory instance).
+fn is_folder_instance(metadata: &InstanceMetadata, folder: &Path) -> bool {
+    matches!(
+        metadata.kind,
+        Some(FileKind::Directory | FileKind::InitDirectory)
+    ) && metadata.relevant_paths.first().is_some_and(|p| p == folder)
 }
 
 /// The instances to re-read for a batch of paths: for each path, those registered at the
@@ -163,16 +229,17 @@ fn affected_instances(tree: &Tree, paths: &[PathBuf]) -> Vec<Ref> {
     for path in paths {
         for candidate in path.ancestors() {
             let ids = tree.ids_at_path(candidate);
-            if !ids.is_empty() {
-                for id in ids {
-                    if let Some(source) = source_instance(tree, *id) {
-                        if set.insert(source) {
-                            found.push(source);
-                        }
+            if ids.is_empty() {
+                continue;
+            }
+            for id in ids {
+                if let Some(source) = source_instance(tree, id) {
+                    if set.insert(source) {
+                        found.push(source);
                     }
                 }
-                break;
             }
+            break;
         }
     }
     found

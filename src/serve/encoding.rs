@@ -78,7 +78,11 @@ impl Encoding {
             }
             Err(err) => {
                 log::error!("could not encode a response: {err}");
-                (StatusCode::INTERNAL_SERVER_ERROR, format!("could not encode the response: {err}")).into_response()
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("could not encode the response: {err}"),
+                )
+                    .into_response()
             }
         }
     }
@@ -208,7 +212,8 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
 
 /// Decodes a msgpack request body (rmp-serde; maps or arrays for structs).
 pub fn decode_msgpack<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    rmp_serde::from_slice(bytes).map_err(|err| ApiError::bad_request(format!("invalid msgpack body: {err}")))
+    rmp_serde::from_slice(bytes)
+        .map_err(|err| ApiError::bad_request(format!("invalid msgpack body: {err}")))
 }
 
 #[cfg(test)]
@@ -221,7 +226,10 @@ mod tests {
         assert_eq!(Encoding::from_headers(&headers), Encoding::Msgpack);
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         assert_eq!(Encoding::from_headers(&headers), Encoding::Json);
-        headers.insert(ACCEPT, HeaderValue::from_static("application/msgpack, application/json"));
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/msgpack, application/json"),
+        );
         assert_eq!(Encoding::from_headers(&headers), Encoding::Msgpack);
     }
 
@@ -236,6 +244,9 @@ mod tests {
     async fn body_limit_is_a_413() {
         let err = read_body(Body::from(vec![0u8; 10]), 4).await.unwrap_err();
         assert_eq!(err.kind, ErrorKind::PayloadTooLarge);
-        assert_eq!(read_body(Body::from(vec![1u8; 4]), 4).await.unwrap().len(), 4);
+        assert_eq!(
+            read_body(Body::from(vec![1u8; 4]), 4).await.unwrap().len(),
+            4
+        );
     }
 }

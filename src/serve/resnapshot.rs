@@ -12,7 +12,11 @@ use crate::snapshot::{InstanceSnapshot, InstigatingSource, Tree};
 use crate::vfs::Vfs;
 
 /// Reads instance `id` again; `Ok(None)` when its files are gone.
-pub fn resnapshot(tree: &Tree, vfs: &Vfs, id: Ref) -> Result<Option<InstanceSnapshot>, SnapshotError> {
+pub fn resnapshot(
+    tree: &Tree,
+    vfs: &Vfs,
+    id: Ref,
+) -> Result<Option<InstanceSnapshot>, SnapshotError> {
     let metadata = tree
         .metadata(id)
         .ok_or_else(|| SnapshotError::new("", format!("instance {id} is not in the tree")))?;
@@ -28,7 +32,12 @@ pub fn resnapshot(tree: &Tree, vfs: &Vfs, id: Ref) -> Result<Option<InstanceSnap
             if node_path.is_empty() {
                 if id == tree.root_ref() {
                     let project = load_project(project_file)?;
-                    return project_node::snapshot_project(&Context::default(), vfs, &project, None);
+                    return project_node::snapshot_project(
+                        &Context::default(),
+                        vfs,
+                        &project,
+                        None,
+                    );
                 }
                 // A nested project's root: read the folder or file that holds it, in the
                 // context of the projects around it.
@@ -72,7 +81,10 @@ pub fn source_instance(tree: &Tree, id: Ref) -> Option<Ref> {
     tree.dom()
         .ancestors_of(id)
         .map(|instance| instance.referent())
-        .find(|r| tree.metadata(*r).is_some_and(|m| m.instigating_source.is_some()))
+        .find(|r| {
+            tree.metadata(*r)
+                .is_some_and(|m| m.instigating_source.is_some())
+        })
 }
 
 fn parent_of(tree: &Tree, id: Ref) -> Option<Ref> {
@@ -85,7 +97,10 @@ fn parent_of(tree: &Tree, id: Ref) -> Option<Ref> {
 /// The path whose snapshot is a nested project: its folder for a default project file,
 /// else the project file itself (read by the project file rule).
 fn nested_project_entry(project_file: &Path) -> PathBuf {
-    let file_name = project_file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let file_name = project_file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
     match project_file.parent() {
         Some(folder) if DEFAULT_PROJECT_NAMES.contains(&file_name) => folder.to_path_buf(),
         _ => project_file.to_path_buf(),
@@ -98,8 +113,9 @@ fn context_for(tree: &Tree, id: Ref) -> Result<Context, SnapshotError> {
     let mut files: Vec<&Path> = Vec::new();
     let chain: Vec<Ref> = tree.dom().ancestors_of(id).map(|i| i.referent()).collect();
     for referent in chain.iter().rev() {
-        if let Some(InstigatingSource::ProjectNode { project_file, .. }) =
-            tree.metadata(*referent).and_then(|m| m.instigating_source.as_ref())
+        if let Some(InstigatingSource::ProjectNode { project_file, .. }) = tree
+            .metadata(*referent)
+            .and_then(|m| m.instigating_source.as_ref())
         {
             if files.last() != Some(&project_file.as_path()) {
                 files.push(project_file);

@@ -33,7 +33,11 @@ pub struct GuardConfig {
 }
 
 /// The middleware: answers the first failed check, else runs the route.
-pub async fn request_guard(State(config): State<Arc<GuardConfig>>, request: Request, next: Next) -> Response {
+pub async fn request_guard(
+    State(config): State<Arc<GuardConfig>>,
+    request: Request,
+    next: Next,
+) -> Response {
     match check(&config, &request) {
         Ok(()) => next.run(request).await,
         Err(error) => {
@@ -83,7 +87,9 @@ fn check(config: &GuardConfig, request: &Request) -> Result<(), ApiError> {
         if !media_type.eq_ignore_ascii_case(MSGPACK) {
             return Err(ApiError::new(
                 ErrorKind::UnsupportedMediaType,
-                format!("the body must be sent with Content-Type: {MSGPACK} (got {content_type:?})"),
+                format!(
+                    "the body must be sent with Content-Type: {MSGPACK} (got {content_type:?})"
+                ),
             ));
         }
     }
@@ -167,7 +173,11 @@ pub fn is_allowed_host(header: &str, port: u16, bound_ip: IpAddr) -> bool {
 /// `null` and other schemes are not.
 pub fn is_loopback_origin(origin: &str) -> bool {
     let rest = match origin.split_once("://") {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") => rest,
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
+        {
+            rest
+        }
         _ => return false,
     };
     let rest = rest.strip_suffix('/').unwrap_or(rest);
@@ -190,7 +200,15 @@ mod tests {
 
     #[test]
     fn hosts() {
-        for ok in ["localhost", "LOCALHOST:34873", "127.0.0.1", "127.0.0.1:34873", "127.1.2.3:34873", "[::1]", "[::1]:34873"] {
+        for ok in [
+            "localhost",
+            "LOCALHOST:34873",
+            "127.0.0.1",
+            "127.0.0.1:34873",
+            "127.1.2.3:34873",
+            "[::1]",
+            "[::1]:34873",
+        ] {
             assert!(is_allowed_host(ok, 34873, LOOPBACK), "{ok}");
         }
         for bad in [
@@ -210,15 +228,31 @@ mod tests {
         let lan: IpAddr = "192.168.1.5".parse().unwrap();
         assert!(is_allowed_host("192.168.1.5:34873", 34873, lan));
         assert!(!is_allowed_host("192.168.1.6:34873", 34873, lan));
-        assert!(!is_allowed_host("0.0.0.0:34873", 34873, "0.0.0.0".parse().unwrap()));
+        assert!(!is_allowed_host(
+            "0.0.0.0:34873",
+            34873,
+            "0.0.0.0".parse().unwrap()
+        ));
     }
 
     #[test]
     fn origins() {
-        for ok in ["http://localhost", "http://localhost:3000", "https://127.0.0.1:8080", "http://[::1]:1"] {
+        for ok in [
+            "http://localhost",
+            "http://localhost:3000",
+            "https://127.0.0.1:8080",
+            "http://[::1]:1",
+        ] {
             assert!(is_loopback_origin(ok), "{ok}");
         }
-        for bad in ["null", "https://example.com", "http://localhost.evil.com", "file://", "http://user@localhost", "http://10.0.0.1"] {
+        for bad in [
+            "null",
+            "https://example.com",
+            "http://localhost.evil.com",
+            "file://",
+            "http://user@localhost",
+            "http://10.0.0.1",
+        ] {
             assert!(!is_loopback_origin(bad), "{bad}");
         }
     }

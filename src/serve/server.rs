@@ -11,9 +11,9 @@
 //! }
 //! ```
 
+use std::future::IntoFuture;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
-use std::future::IntoFuture;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
@@ -247,8 +247,13 @@ impl LiveServer {
             .merge(self.routes)
             .fallback(api::not_found)
             .method_not_allowed_fallback(api::method_not_allowed)
-            .layer(DefaultBodyLimit::max(usize::try_from(self.config.max_body_size).unwrap_or(usize::MAX)))
-            .layer(middleware::from_fn_with_state(guard, security::request_guard))
+            .layer(DefaultBodyLimit::max(
+                usize::try_from(self.config.max_body_size).unwrap_or(usize::MAX),
+            ))
+            .layer(middleware::from_fn_with_state(
+                guard,
+                security::request_guard,
+            ))
             .with_state(state.clone());
         Ok(BoundServer {
             listener,
@@ -324,17 +329,30 @@ impl BoundServer {
             .enable_all()
             .build()
             .map_err(ServeError::Runtime)?;
-        let served = runtime.block_on(serve(listener, router, Arc::clone(&exit), config.handle_ctrl_c));
+        let served = runtime.block_on(serve(
+            listener,
+            router,
+            Arc::clone(&exit),
+            config.handle_ctrl_c,
+        ));
         runtime.shutdown_timeout(GRACE);
         drop(state);
-        served.map_err(|source| ServeError::Serve { address: local, source })?;
+        served.map_err(|source| ServeError::Serve {
+            address: local,
+            source,
+        })?;
         let reason = exit.take().unwrap_or(ServerExit::Shutdown);
         log::info!("server on {local} stopped: {reason:?}");
         Ok(reason)
     }
 }
 
-async fn serve(listener: TcpListener, router: Router, exit: Arc<ExitSignal>, handle_ctrl_c: bool) -> std::io::Result<()> {
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    exit: Arc<ExitSignal>,
+    handle_ctrl_c: bool,
+) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     if handle_ctrl_c {
@@ -346,7 +364,8 @@ async fn serve(listener: TcpListener, router: Router, exit: Arc<ExitSignal>, han
             }
         });
     }
-    let server = axum::serve(listener, router).with_graceful_shutdown(exit_requested(exit.requested.subscribe()));
+    let server = axum::serve(listener, router)
+        .with_graceful_shutdown(exit_requested(exit.requested.subscribe()));
     let mut server = std::pin::pin!(server.into_future());
     tokio::select! {
         result = &mut server => result,

@@ -2,20 +2,22 @@
 //! watcher and the change processor that keeps the tree in sync. Dropping the session
 //! stops the watcher and joins the processor thread, so nothing outlives it.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::Instant;
 
+use rbx_dom_weak::types::Ref;
 use uuid::Uuid;
 
-use super::change_processor::{ChangeProcessor, ProcessorMessage};
+use super::change_processor::{watch_folders, ChangeProcessor, ProcessorMessage};
 use super::message_queue::MessageQueue;
 use super::watcher::FileWatcher;
 use super::wire::SubscribeMessage;
 use crate::formats::{project_node, Context, SnapshotError};
 use crate::project::{self, Project, ProjectError};
-use crate::snapshot::{resolve_tree_references, Tree};
+use crate::snapshot::{resolve_tree_references, InstanceSnapshot, Tree};
 use crate::vfs::Vfs;
 
 /// Why a session could not start.
@@ -28,18 +30,25 @@ pub enum SessionError {
     #[error("{}: the project's root node makes no instance", .0.display())]
     EmptyProject(PathBuf),
     #[error("could not watch {}: {source}", .path.display())]
-    Watch { path: PathBuf, source: notify::Error },
+    Watch {
+        path: PathBuf,
+        source: notify::Error,
+    },
     #[error("could not start the change processor: {0}")]
     Thread(std::io::Error),
 }
+
+/// The shared, stoppable file watcher.
+pub(crate) type SharedWatcher = Arc<Mutex<Option<FileWatcher>>>;
 
 /// The state one run of the server works on.
 pub struct ServeSession {
     session_id: Uuid,
     project: Project,
+    root_ref: Ref,
     tree: Arc<RwLock<Tree>>,
     queue: Arc<MessageQueue<SubscribeMessage>>,
-    watcher: Mutex<Option<FileWatcher>>,
+    watcher: SharedWatcher,
     processor: Mutex<Option<ChangeProcessor>>,
 }
 
@@ -58,56 +67,71 @@ impl ServeSession {
 
     fn start(project_path: &Path, watch: bool) -> Result<ServeSession, SessionError> {
         let started = Instant::now();
-        let absolute = std::fs::canonicalize(project_path).unwrap_or_else(|_| project_path.to_path_buf());
+        let absolute =
+            std::fs::canonicalize(project_path).unwrap_or_else(|_| project_path.to_path_buf());
         let project = project::load(&absolute)?;
         let folder = project.folder().to_path_buf();
-        let vfs = Vfs::new_default();
+        let snapshot =
+            project_node::snapshot_project(&Context::default(), &Vfs::new_default(), &project, None)?
+                .ok_or_else(|| SessionError::EmptyProject(project.file_path.clone()))?;
+        let read = started.elapsed();
+
+        // Watching starts once the files are read (watching while reading would queue an
+        // event for every file opened), on another thread while the tree is built.
         let channel = ChangeProcessor::channel();
-
-        // The watcher walks the folder while the tree is read: both take a while on big
-        // projects, and a change made meanwhile is still seen.
-        let (snapshot, watcher) = std::thread::scope(|scope| {
+        let folders = if watch {
+            folders_to_watch(&snapshot)
+        } else {
+            Vec::new()
+        };
+        let (tree, watcher) = std::thread::scope(|scope| {
             let sender = channel.0.clone();
-            let folder = &folder;
-            let watcher = watch.then(|| scope.spawn(move || start_watcher(folder, sender)));
-            let snapshot = project_node::snapshot_project(&Context::default(), &vfs, &project, None);
-            let watcher = watcher.map(|handle| match handle.join() {
-                Ok(result) => result,
-                Err(_) => Err(SessionError::Thread(std::io::Error::other("the watcher thread panicked"))),
+            let watcher = watch.then(|| scope.spawn(|| start_watcher(&folder, sender, &folders)));
+            let mut tree = Tree::new(snapshot);
+            resolve_tree_references(&mut tree, true);
+            let watcher = watcher.map(|handle| {
+                handle.join().unwrap_or_else(|_| {
+                    Err(SessionError::Thread(std::io::Error::other(
+                        "the watcher thread panicked",
+                    )))
+                })
             });
-            (snapshot, watcher)
+            (tree, watcher)
         });
-        let snapshot = snapshot?.ok_or_else(|| SessionError::EmptyProject(project.file_path.clone()))?;
-        let mut watcher = watcher.transpose()?;
+        let watcher = watcher.transpose()?;
 
-        let mut tree = Tree::new(snapshot);
-        resolve_tree_references(&mut tree, true);
-        if let Some(watcher) = watcher.as_mut() {
-            for (path, recursive) in outside_roots(&tree, &folder) {
-                watcher
-                    .watch(&path, recursive)
-                    .map_err(|source| SessionError::Watch { path, source })?;
-            }
-        }
         let count = tree.len();
+        let root_ref = tree.root_ref();
         let tree = Arc::new(RwLock::new(tree));
         let queue = Arc::new(MessageQueue::new());
+        let watcher: SharedWatcher = Arc::new(Mutex::new(watcher));
         let processor = if watch {
-            Some(ChangeProcessor::start(Arc::clone(&tree), Arc::clone(&queue), channel).map_err(SessionError::Thread)?)
+            Some(
+                ChangeProcessor::start(
+                    Arc::clone(&tree),
+                    Arc::clone(&queue),
+                    Arc::clone(&watcher),
+                    channel,
+                )
+                .map_err(SessionError::Thread)?,
+            )
         } else {
             None
         };
         log::info!(
-            "read {count} instances from {} in {:.0?}",
+            "read {count} instances from {} in {} ms (files read in {} ms); watching {} folders",
             project.file_path.display(),
-            started.elapsed()
+            started.elapsed().as_millis(),
+            read.as_millis(),
+            folders.len()
         );
         Ok(ServeSession {
             session_id: Uuid::new_v4(),
             project,
+            root_ref,
             tree,
             queue,
-            watcher: Mutex::new(watcher),
+            watcher,
             processor: Mutex::new(processor),
         })
     }
@@ -120,6 +144,11 @@ impl ServeSession {
     /// The project as it was when the session started.
     pub fn project(&self) -> &Project {
         &self.project
+    }
+
+    /// The root instance's id (it never changes during a session).
+    pub fn root_ref(&self) -> Ref {
+        self.root_ref
     }
 
     /// The live tree, locked for reading.
@@ -137,13 +166,19 @@ impl ServeSession {
         &self.queue
     }
 
-    /// Stops the watcher and the change processor (also done on drop).
+    /// Stops the change processor and the watcher (also done on drop).
     pub fn stop(&self) {
-        if let Some(watcher) = self.watcher.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            watcher.stop();
-        }
-        if let Some(processor) = self.processor.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        let processor = self
+            .processor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(processor) = processor {
             processor.stop();
+        }
+        let watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(watcher) = watcher {
+            watcher.stop();
         }
     }
 }
@@ -155,53 +190,38 @@ impl Drop for ServeSession {
     }
 }
 
+/// Every folder the snapshot read from (without duplicates).
+fn folders_to_watch(snapshot: &InstanceSnapshot) -> Vec<PathBuf> {
+    fn visit<'a>(snapshot: &'a InstanceSnapshot, seen: &mut HashSet<&'a Path>) {
+        seen.extend(watch_folders(&snapshot.metadata));
+        for child in &snapshot.children {
+            visit(child, seen);
+        }
+    }
+    let mut seen = HashSet::new();
+    visit(snapshot, &mut seen);
+    seen.into_iter().map(Path::to_path_buf).collect()
+}
+
 fn start_watcher(
-    folder: &Path,
-    sender: std::sync::mpsc::Sender<ProcessorMessage>,
+    project_folder: &Path,
+    sender: Sender<ProcessorMessage>,
+    folders: &[PathBuf],
 ) -> Result<FileWatcher, SessionError> {
-    let mut watcher = FileWatcher::new(move |paths| {
+    let mut watcher = FileWatcher::new(project_folder, move |paths| {
         let _ = sender.send(ProcessorMessage::Changed(paths));
     })
     .map_err(|source| SessionError::Watch {
-        path: folder.to_path_buf(),
+        path: project_folder.to_path_buf(),
         source,
     })?;
-    watcher.watch(folder, true).map_err(|source| SessionError::Watch {
-        path: folder.to_path_buf(),
-        source,
-    })?;
+    for folder in folders {
+        watcher
+            .watch_folder(folder)
+            .map_err(|source| SessionError::Watch {
+                path: folder.clone(),
+                source,
+            })?;
+    }
     Ok(watcher)
-}
-
-/// Paths the tree reads from outside the project folder (`$path: "../shared"`), reduced
-/// to the outermost ones: folders are watched recursively, files through their folder.
-fn outside_roots(tree: &Tree, folder: &Path) -> Vec<(PathBuf, bool)> {
-    let mut outside: BTreeSet<PathBuf> = BTreeSet::new();
-    for metadata in tree.metadata_map().values() {
-        for path in &metadata.relevant_paths {
-            if !path.starts_with(folder) {
-                outside.insert(path.clone());
-            }
-        }
-    }
-    let mut roots: Vec<(PathBuf, bool)> = Vec::new();
-    let mut kept: Vec<&PathBuf> = Vec::new();
-    for path in &outside {
-        if kept.iter().any(|k| path.starts_with(k)) {
-            continue;
-        }
-        kept.push(path);
-        let root = if path.is_dir() {
-            (path.clone(), true)
-        } else {
-            match path.parent() {
-                Some(parent) if parent.is_dir() => (parent.to_path_buf(), false),
-                _ => continue,
-            }
-        };
-        if !roots.iter().any(|(r, recursive)| root.0.starts_with(r) && (*recursive || *r == root.0)) {
-            roots.push(root);
-        }
-    }
-    roots
 }

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::Response;
 
@@ -41,7 +41,10 @@ async fn stream(mut socket: WebSocket, state: AppState, mut cursor: u32, encodin
     let queue = Arc::clone(session.message_queue());
     let session_id = session.session_id().to_string();
     drop(session);
-    log::info!("Studio connected (cursor {cursor}, {})", encoding.content_type());
+    log::info!(
+        "Studio connected (cursor {cursor}, {})",
+        encoding.content_type()
+    );
     let mut changes = queue.subscribe();
     let exit = state.exit_receiver();
     let reason = loop {
@@ -53,7 +56,10 @@ async fn stream(mut socket: WebSocket, state: AppState, mut cursor: u32, encodin
                 packet_type: "messages".to_string(),
                 body: MessagesPacket {
                     message_cursor: next,
-                    messages: messages.iter().map(|m| SubscribeMessage::clone(m)).collect(),
+                    messages: messages
+                        .iter()
+                        .map(|m| SubscribeMessage::clone(m))
+                        .collect(),
                 },
             };
             let frame = match encode(encoding, &packet) {

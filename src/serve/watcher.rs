@@ -1,10 +1,17 @@
 //! File watching for serve: `notify` with the full debouncer, so a burst of writes
-//! arrives as one batch of paths. Reads (`Access`) and metadata-only changes are dropped
-//! (re-reading files must not trigger more re-reads), as is anything inside a hidden
-//! folder below a watched root (`.git`, `.atlas`).
+//! arrives as one batch of paths.
+//!
+//! Only the folders the tree reads from are watched, each on its own (not recursively):
+//! a recursive watch would walk and stat every file again, and watching while the first
+//! read runs would queue an event for every file opened. The change processor adds the
+//! folders of added instances as they appear ([`FileWatcher::watch_folder`]).
+//!
+//! Reads (`Access`) and metadata-only changes are dropped (re-reading files must not
+//! trigger more re-reads), as is anything inside a hidden folder below the project
+//! folder (`.git`, `.atlas`).
 
+use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use notify::event::ModifyKind;
@@ -17,61 +24,81 @@ pub const DEBOUNCE: Duration = Duration::from_millis(20);
 /// A running watcher; stopped (and its thread joined) by [`FileWatcher::stop`] or drop.
 pub struct FileWatcher {
     debouncer: Option<Debouncer<RecommendedWatcher, RecommendedCache>>,
-    roots: Arc<Mutex<Vec<PathBuf>>>,
+    project_folder: PathBuf,
+    watched: HashSet<PathBuf>,
 }
 
 impl FileWatcher {
     /// Starts a watcher that calls `on_change` with each batch of changed paths (from
-    /// the debouncer's thread). Nothing is watched until [`FileWatcher::watch`].
-    pub fn new(on_change: impl Fn(Vec<PathBuf>) + Send + 'static) -> notify::Result<FileWatcher> {
-        let roots: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
-        let handler_roots = Arc::clone(&roots);
-        let debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| match result {
-            Ok(events) => {
-                let roots = handler_roots.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                let mut paths: Vec<PathBuf> = Vec::new();
-                for event in events {
-                    match event.kind {
-                        EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_)) => continue,
-                        _ => {}
-                    }
-                    for path in &event.paths {
-                        if !is_hidden_below_root(path, &roots) && !paths.contains(path) {
-                            paths.push(path.clone());
+    /// the debouncer's thread). Nothing is watched until [`FileWatcher::watch_folder`].
+    pub fn new(
+        project_folder: &Path,
+        on_change: impl Fn(Vec<PathBuf>) + Send + 'static,
+    ) -> notify::Result<FileWatcher> {
+        let folder = project_folder.to_path_buf();
+        let debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
+            match result {
+                Ok(events) => {
+                    let mut paths: Vec<PathBuf> = Vec::new();
+                    for event in events {
+                        if matches!(
+                            event.kind,
+                            EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_))
+                        ) {
+                            continue;
+                        }
+                        for path in &event.paths {
+                            if !is_hidden_below(path, &folder, false) && !paths.contains(path) {
+                                paths.push(path.clone());
+                            }
                         }
                     }
+                    if !paths.is_empty() {
+                        on_change(paths);
+                    }
                 }
-                if !paths.is_empty() {
-                    on_change(paths);
-                }
-            }
-            Err(errors) => {
-                for error in errors {
-                    log::warn!("file watcher: {error}");
+                Err(errors) => {
+                    for error in errors {
+                        log::warn!("file watcher: {error}");
+                    }
                 }
             }
         })?;
         Ok(FileWatcher {
             debouncer: Some(debouncer),
-            roots,
+            project_folder: project_folder.to_path_buf(),
+            watched: HashSet::new(),
         })
     }
 
-    /// Watches a folder (with everything below it) or one file's folder (only its entries).
-    pub fn watch(&mut self, path: &Path, recursive: bool) -> notify::Result<()> {
-        let mode = if recursive {
-            RecursiveMode::Recursive
-        } else {
-            RecursiveMode::NonRecursive
-        };
-        if let Some(debouncer) = self.debouncer.as_mut() {
-            debouncer.watch(path, mode)?;
-            self.roots
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(path.to_path_buf());
+    /// Watches the entries of one folder (not its subfolders); `Ok(false)` when it was
+    /// watched already, is hidden, or does not exist.
+    pub fn watch_folder(&mut self, folder: &Path) -> notify::Result<bool> {
+        if self.watched.contains(folder) || is_hidden_below(folder, &self.project_folder, true) {
+            return Ok(false);
         }
-        Ok(())
+        let Some(debouncer) = self.debouncer.as_mut() else {
+            return Ok(false);
+        };
+        if !folder.is_dir() {
+            return Ok(false);
+        }
+        debouncer.watch(folder, RecursiveMode::NonRecursive)?;
+        self.watched.insert(folder.to_path_buf());
+        Ok(true)
+    }
+
+    /// Forgets a folder that was removed (and the folders below it), so it is watched
+    /// again if it comes back.
+    pub fn forget(&mut self, path: &Path) {
+        if self.watched.remove(path) {
+            self.watched.retain(|folder| !folder.starts_with(path));
+        }
+    }
+
+    /// How many folders are watched.
+    pub fn watched_count(&self) -> usize {
+        self.watched.len()
     }
 
     /// Stops watching and waits for the debouncer thread to end.
@@ -92,17 +119,18 @@ impl Drop for FileWatcher {
     }
 }
 
-/// Whether a folder between the watched root and `path` is hidden (`.git/objects/x`).
-/// The last component may be hidden: a `.gitkeep` next to scripts is an ordinary file.
-fn is_hidden_below_root(path: &Path, roots: &[PathBuf]) -> bool {
-    let Some(root) = roots.iter().filter(|r| path.starts_with(r)).max_by_key(|r| r.as_os_str().len()) else {
-        return false;
-    };
+/// Whether a folder between `root` and `path` is hidden (`.git/objects/x`); the last
+/// component counts only when `path` is itself a folder (a `.gitkeep` file is ordinary).
+fn is_hidden_below(path: &Path, root: &Path, path_is_folder: bool) -> bool {
     let Ok(relative) = path.strip_prefix(root) else {
         return false;
     };
     let components: Vec<Component> = relative.components().collect();
-    let folders = components.len().saturating_sub(1);
+    let folders = if path_is_folder {
+        components.len()
+    } else {
+        components.len().saturating_sub(1)
+    };
     components[..folders].iter().any(|c| match c {
         Component::Normal(name) => name.to_str().is_some_and(|n| n.starts_with('.')),
         _ => false,
@@ -114,29 +142,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hidden_folders_below_the_root_are_skipped() {
-        let roots = vec![PathBuf::from("/tmp/.tmpABC/project")];
-        let hidden = |p: &str| is_hidden_below_root(Path::new(p), &roots);
+    fn hidden_folders_below_the_project_are_skipped() {
+        let root = Path::new("/tmp/.tmpABC/project");
+        let hidden = |p: &str| is_hidden_below(Path::new(p), root, false);
         assert!(!hidden("/tmp/.tmpABC/project/src/a.luau"));
         assert!(hidden("/tmp/.tmpABC/project/.git/index"));
         assert!(hidden("/tmp/.tmpABC/project/src/.atlas/backup/x"));
         assert!(!hidden("/tmp/.tmpABC/project/src/.gitkeep"));
         assert!(!hidden("/tmp/.tmpABC/project/.git"));
         assert!(!hidden("/elsewhere/.git/x"));
+        assert!(is_hidden_below(Path::new("/tmp/.tmpABC/project/.git"), root, true));
     }
 
     #[test]
-    fn reports_writes() {
+    fn reports_writes_in_watched_folders() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::create_dir(root.join(".git")).unwrap();
         let (sender, receiver) = std::sync::mpsc::channel();
-        let mut watcher = FileWatcher::new(move |paths| {
+        let mut watcher = FileWatcher::new(&root, move |paths| {
             let _ = sender.send(paths);
         })
         .unwrap();
-        watcher.watch(&root, true).unwrap();
-        std::fs::create_dir(root.join(".git")).unwrap();
+        assert!(watcher.watch_folder(&root).unwrap());
+        assert!(!watcher.watch_folder(&root).unwrap(), "already watched");
+        assert!(!watcher.watch_folder(&root.join(".git")).unwrap(), "hidden");
         std::fs::write(root.join(".git").join("index"), "x").unwrap();
+        std::fs::write(root.join("sub").join("unwatched.luau"), "x").unwrap();
         std::fs::write(root.join("a.luau"), "return 1").unwrap();
         let mut seen = Vec::new();
         while let Ok(paths) = receiver.recv_timeout(Duration::from_secs(2)) {
@@ -146,7 +179,10 @@ mod tests {
             }
         }
         assert!(seen.contains(&root.join("a.luau")), "{seen:?}");
-        assert!(!seen.contains(&root.join(".git").join("index")), "{seen:?}");
+        assert!(!seen.iter().any(|p| p.starts_with(root.join(".git"))), "{seen:?}");
+        assert!(!seen.contains(&root.join("sub").join("unwatched.luau")), "{seen:?}");
+        watcher.forget(&root);
+        assert_eq!(watcher.watched_count(), 0);
         watcher.stop();
     }
 }

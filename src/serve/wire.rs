@@ -283,7 +283,11 @@ mod tests {
             wire.properties["Size"],
             Value::object([(
                 "Vector3",
-                Value::Array(vec![Value::Float32(1.0), Value::Float32(2.0), Value::Float32(3.0)])
+                Value::Array(vec![
+                    Value::Float32(1.0),
+                    Value::Float32(2.0),
+                    Value::Float32(3.0)
+                ])
             )])
         );
         let json = serde_json::to_value(&wire).unwrap();

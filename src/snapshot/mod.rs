@@ -8,6 +8,7 @@ mod instance;
 mod patch;
 mod patch_apply;
 mod patch_compute;
+mod path_index;
 mod tree;
 
 pub use dom::{resolve_path, resolve_references, snapshot_to_dom, BuiltDom};

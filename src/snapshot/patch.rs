@@ -26,7 +26,10 @@ pub struct PatchSet {
 impl PatchSet {
     /// Whether applying this would change nothing.
     pub fn is_empty(&self) -> bool {
-        self.removed.is_empty() && self.added.is_empty() && self.updated.is_empty() && self.child_orders.is_empty()
+        self.removed.is_empty()
+            && self.added.is_empty()
+            && self.updated.is_empty()
+            && self.child_orders.is_empty()
     }
 }
 

@@ -82,8 +82,12 @@ fn apply_update(tree: &mut Tree, update: PatchUpdate, applied: &mut AppliedPatch
 /// by id, then `Rojo_Ref_*` by path, which wins) and sets the ones that changed; returns
 /// them as (instance, property, new value). An unresolvable reference leaves the property
 /// unset, as in the build; it is logged when `log_all` is set or when it just broke.
-pub fn resolve_tree_references(tree: &mut Tree, log_all: bool) -> Vec<(Ref, Ustr, Option<Variant>)> {
-    let mut holders: Vec<(Ref, RefAttributes)> = tree.ref_holders().map(|(id, a)| (id, a.clone())).collect();
+pub fn resolve_tree_references(
+    tree: &mut Tree,
+    log_all: bool,
+) -> Vec<(Ref, Ustr, Option<Variant>)> {
+    let mut holders: Vec<(Ref, RefAttributes)> =
+        tree.ref_holders().map(|(id, a)| (id, a.clone())).collect();
     if holders.is_empty() {
         return Vec::new();
     }
@@ -212,7 +216,9 @@ mod tests {
         assert_eq!(applied.updated.len(), 1);
         assert_eq!(applied.updated[0].id, a);
         assert_eq!(
-            applied.updated[0].changed_properties.get(&"Anchored".into()),
+            applied.updated[0]
+                .changed_properties
+                .get(&"Anchored".into()),
             Some(&Some(Variant::Bool(false)))
         );
         // Nothing changes when the snapshot is the same.
@@ -229,7 +235,9 @@ mod tests {
 
     #[test]
     fn adds_removes_and_orders_children_like_the_snapshot() {
-        let mut tree = Tree::new(file("Folder", "root").with_children(vec![file("Part", "B"), file("Part", "D")]));
+        let mut tree = Tree::new(
+            file("Folder", "root").with_children(vec![file("Part", "B"), file("Part", "D")]),
+        );
         let b = tree.dom().root().children()[0];
         let applied = sync(
             &mut tree,
@@ -251,7 +259,10 @@ mod tests {
     fn class_change_of_a_child_replaces_it() {
         let mut tree = Tree::new(file("Folder", "root").with_children(vec![file("Part", "A")]));
         let old = tree.dom().root().children()[0];
-        let applied = sync(&mut tree, file("Folder", "root").with_children(vec![file("Model", "A")]));
+        let applied = sync(
+            &mut tree,
+            file("Folder", "root").with_children(vec![file("Model", "A")]),
+        );
         assert_eq!(applied.removed, vec![old]);
         assert_eq!(applied.added.len(), 1);
     }
@@ -276,17 +287,35 @@ mod tests {
 
     #[test]
     fn reference_attributes_follow_their_targets() {
-        let v1 = file("Folder", "root").with_children(vec![pointer("./Target.model.json5"), file("Part", "Target")]);
+        let v1 = file("Folder", "root").with_children(vec![
+            pointer("./Target.model.json5"),
+            file("Part", "Target"),
+        ]);
         let mut tree = Tree::new(v1.clone());
         resolve_tree_references(&mut tree, true);
         let p = tree.dom().root().children()[0];
         let t = tree.dom().root().children()[1];
-        let value = |tree: &Tree| tree.dom().get_by_ref(p).unwrap().properties.get(&"Value".into()).cloned();
+        let value = |tree: &Tree| {
+            tree.dom()
+                .get_by_ref(p)
+                .unwrap()
+                .properties
+                .get(&"Value".into())
+                .cloned()
+        };
         assert_eq!(value(&tree), Some(Variant::Ref(t)));
-        assert!(!tree.dom().get_by_ref(p).unwrap().properties.contains_key(&"Attributes".into()));
+        assert!(!tree
+            .dom()
+            .get_by_ref(p)
+            .unwrap()
+            .properties
+            .contains_key(&"Attributes".into()));
 
         // The target is deleted: the property goes away.
-        let applied = sync(&mut tree, file("Folder", "root").with_children(vec![pointer("./Target.model.json5")]));
+        let applied = sync(
+            &mut tree,
+            file("Folder", "root").with_children(vec![pointer("./Target.model.json5")]),
+        );
         assert_eq!(value(&tree), None);
         assert_eq!(applied.update_mut_clone(p), Some(None));
 
@@ -305,21 +334,31 @@ mod tests {
         part.snapshot_id = Ref::new();
         model = model.with_property("PrimaryPart", Variant::Ref(part.snapshot_id));
         model.snapshot_id = Ref::new();
-        let v1 = file("Folder", "root").with_children(vec![model.clone().with_children(vec![part.clone()])]);
+        let v1 = file("Folder", "root")
+            .with_children(vec![model.clone().with_children(vec![part.clone()])]);
         let mut tree = Tree::new(file("Folder", "root"));
         sync(&mut tree, v1);
         let m = tree.dom().root().children()[0];
         let p = tree.dom().get_by_ref(m).unwrap().children()[0];
         assert_eq!(
-            tree.dom().get_by_ref(m).unwrap().properties.get(&"PrimaryPart".into()),
+            tree.dom()
+                .get_by_ref(m)
+                .unwrap()
+                .properties
+                .get(&"PrimaryPart".into()),
             Some(&Variant::Ref(p))
         );
         // Re-reading the same model (new snapshot-local ids) changes nothing.
         let mut part2 = part.clone();
         part2.snapshot_id = Ref::new();
-        let mut model2 = model.clone().with_property("PrimaryPart", Variant::Ref(part2.snapshot_id));
+        let mut model2 = model
+            .clone()
+            .with_property("PrimaryPart", Variant::Ref(part2.snapshot_id));
         model2.snapshot_id = Ref::new();
-        let applied = sync(&mut tree, file("Folder", "root").with_children(vec![model2.with_children(vec![part2])]));
+        let applied = sync(
+            &mut tree,
+            file("Folder", "root").with_children(vec![model2.with_children(vec![part2])]),
+        );
         assert!(applied.is_empty(), "{applied:?}");
     }
 

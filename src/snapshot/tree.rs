@@ -6,13 +6,14 @@
 //! with the dom.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rbx_dom_weak::types::{Ref, Variant};
 use rbx_dom_weak::{InstanceBuilder, UstrMap, WeakDom};
 
 use super::dom::{REF_ID_ATTRIBUTE, REF_PATH_PREFIX, REF_TARGET_PREFIX};
-use super::{InstanceMetadata, InstanceSnapshot, InstigatingSource};
+use super::path_index::{indexed_paths, PathIndex};
+use super::{InstanceMetadata, InstanceSnapshot};
 
 /// The reference attributes of one instance (`Rojo_Id`, `Rojo_Target_*`, `Rojo_Ref_*`).
 ///
@@ -36,7 +37,8 @@ impl RefAttributes {
 
     /// Whether `property` gets its value from a reference attribute.
     pub fn manages(&self, property: &str) -> bool {
-        self.targets.iter().any(|(p, _)| p == property) || self.paths.iter().any(|(p, _)| p == property)
+        self.targets.iter().any(|(p, _)| p == property)
+            || self.paths.iter().any(|(p, _)| p == property)
     }
 }
 
@@ -50,7 +52,9 @@ pub fn split_ref_attributes(properties: &mut UstrMap<Variant>) -> RefAttributes 
         return found;
     };
     let is_transport = |name: &str| {
-        name.starts_with(REF_PATH_PREFIX) || name.starts_with(REF_TARGET_PREFIX) || name == REF_ID_ATTRIBUTE
+        name.starts_with(REF_PATH_PREFIX)
+            || name.starts_with(REF_TARGET_PREFIX)
+            || name == REF_ID_ATTRIBUTE
     };
     if !attributes.iter().any(|(name, _)| is_transport(name)) {
         return found;
@@ -91,24 +95,31 @@ pub struct Tree {
     dom: WeakDom,
     metadata: HashMap<Ref, InstanceMetadata>,
     ref_attributes: HashMap<Ref, RefAttributes>,
-    path_index: HashMap<PathBuf, Vec<Ref>>,
+    path_index: PathIndex,
 }
 
 impl Tree {
     /// A tree holding `root` and its descendants. Reference attributes are set aside but
     /// not resolved yet: [`super::resolve_tree_references`] does that.
     pub fn new(root: InstanceSnapshot) -> Tree {
-        let count = root.count();
-        let mut tree = Tree {
-            // Replaced below, once the builder (which fills the indexes) exists.
-            dom: WeakDom::new(InstanceBuilder::new("Folder")),
-            metadata: HashMap::with_capacity(count),
-            ref_attributes: HashMap::new(),
-            path_index: HashMap::with_capacity(count * 2),
-        };
-        let builder = tree.to_builder(root);
-        tree.dom = WeakDom::new(builder);
-        tree
+        let mut metadata = HashMap::with_capacity(root.count());
+        let mut ref_attributes = HashMap::new();
+        let builder = to_builder(root, &mut metadata, &mut ref_attributes);
+        // The dom and the path index do not depend on each other: build them side by side.
+        let (dom, path_index) = std::thread::scope(|scope| {
+            let index = scope.spawn(|| PathIndex::build(&metadata));
+            let dom = WeakDom::new(builder);
+            let index = index
+                .join()
+                .unwrap_or_else(|_| PathIndex::build(&metadata));
+            (dom, index)
+        });
+        Tree {
+            dom,
+            metadata,
+            ref_attributes,
+            path_index,
+        }
     }
 
     /// The instances.
@@ -141,9 +152,18 @@ impl Tree {
         self.ref_attributes.iter().map(|(id, attrs)| (*id, attrs))
     }
 
-    /// The instances a path is relevant to (its instigating source or a relevant path).
-    pub fn ids_at_path(&self, path: &Path) -> &[Ref] {
-        self.path_index.get(path).map(Vec::as_slice).unwrap_or(&[])
+    /// The instances a path is relevant to (as instigating source or relevant path).
+    pub fn ids_at_path(&self, path: &Path) -> Vec<Ref> {
+        self.path_index
+            .candidates(path)
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.metadata
+                    .get(id)
+                    .is_some_and(|m| indexed_paths(m).any(|p| p == path))
+            })
+            .collect()
     }
 
     /// Number of instances.
@@ -159,37 +179,13 @@ impl Tree {
     /// Inserts a snapshot under `parent`; returns the new instance's id. A snapshot whose
     /// `snapshot_id` is set keeps it as its id (patch computation assigns them).
     pub fn insert(&mut self, parent: Ref, snapshot: InstanceSnapshot) -> Ref {
-        let builder = self.to_builder(snapshot);
+        let mut metadata = HashMap::new();
+        let builder = to_builder(snapshot, &mut metadata, &mut self.ref_attributes);
+        for (id, metadata) in metadata {
+            self.path_index.add(id, &metadata);
+            self.metadata.insert(id, metadata);
+        }
         self.dom.insert(parent, builder)
-    }
-
-    fn to_builder(&mut self, snapshot: InstanceSnapshot) -> InstanceBuilder {
-        let InstanceSnapshot {
-            snapshot_id,
-            name,
-            class_name,
-            mut properties,
-            children,
-            metadata,
-        } = snapshot;
-        let attributes = split_ref_attributes(&mut properties);
-        let mut builder =
-            InstanceBuilder::with_property_capacity(class_name.as_str(), properties.len()).with_name(name);
-        if snapshot_id.is_some() {
-            builder = builder.with_referent(snapshot_id);
-        }
-        builder.add_properties(properties);
-        let id = builder.referent();
-        self.index_metadata(id, &metadata);
-        self.metadata.insert(id, metadata);
-        if !attributes.is_empty() {
-            self.ref_attributes.insert(id, attributes);
-        }
-        for child in children {
-            let child = self.to_builder(child);
-            builder.add_child(child);
-        }
-        builder
     }
 
     /// Removes an instance and its descendants. The root cannot be removed.
@@ -200,7 +196,7 @@ impl Tree {
         let gone: Vec<Ref> = self.dom.descendants_of(id).map(|i| i.referent()).collect();
         for referent in gone {
             if let Some(metadata) = self.metadata.remove(&referent) {
-                self.unindex_metadata(referent, &metadata);
+                self.path_index.remove(referent, &metadata);
             }
             self.ref_attributes.remove(&referent);
         }
@@ -239,9 +235,9 @@ impl Tree {
     /// Replaces an instance's metadata and re-indexes its paths.
     pub fn set_metadata(&mut self, id: Ref, metadata: InstanceMetadata) {
         if let Some(old) = self.metadata.remove(&id) {
-            self.unindex_metadata(id, &old);
+            self.path_index.remove(id, &old);
         }
-        self.index_metadata(id, &metadata);
+        self.path_index.add(id, &metadata);
         self.metadata.insert(id, metadata);
     }
 
@@ -277,38 +273,44 @@ impl Tree {
             self.dom.transfer_within(*child, parent);
         }
     }
+}
 
-    fn paths_of(metadata: &InstanceMetadata) -> impl Iterator<Item = &PathBuf> {
-        let source = match &metadata.instigating_source {
-            Some(InstigatingSource::Path(path)) => Some(path),
-            _ => None,
-        };
-        source.into_iter().chain(metadata.relevant_paths.iter())
+/// Turns a snapshot into a builder, moving metadata and reference attributes aside.
+fn to_builder(
+    snapshot: InstanceSnapshot,
+    metadata: &mut HashMap<Ref, InstanceMetadata>,
+    ref_attributes: &mut HashMap<Ref, RefAttributes>,
+) -> InstanceBuilder {
+    let InstanceSnapshot {
+        snapshot_id,
+        name,
+        class_name,
+        mut properties,
+        children,
+        metadata: instance_metadata,
+    } = snapshot;
+    let attributes = split_ref_attributes(&mut properties);
+    let mut builder =
+        InstanceBuilder::with_property_capacity(class_name.as_str(), properties.len())
+            .with_name(name);
+    if snapshot_id.is_some() {
+        builder = builder.with_referent(snapshot_id);
     }
-
-    fn index_metadata(&mut self, id: Ref, metadata: &InstanceMetadata) {
-        for path in Self::paths_of(metadata) {
-            let ids = self.path_index.entry(path.clone()).or_default();
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
+    builder.add_properties(properties);
+    let id = builder.referent();
+    metadata.insert(id, instance_metadata);
+    if !attributes.is_empty() {
+        ref_attributes.insert(id, attributes);
     }
-
-    fn unindex_metadata(&mut self, id: Ref, metadata: &InstanceMetadata) {
-        for path in Self::paths_of(metadata) {
-            if let Some(ids) = self.path_index.get_mut(path) {
-                ids.retain(|r| *r != id);
-                if ids.is_empty() {
-                    self.path_index.remove(path);
-                }
-            }
-        }
+    for child in children {
+        builder.add_child(to_builder(child, metadata, ref_attributes));
     }
+    builder
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::InstigatingSource;
     use super::*;
     use rbx_dom_weak::types::Attributes;
 
@@ -327,7 +329,7 @@ mod tests {
         assert_eq!(tree.len(), 3);
         let a = tree.ids_at_path(Path::new("/p/A.luau"))[0];
         assert_eq!(tree.dom().get_by_ref(a).unwrap().name, "A");
-        assert_eq!(tree.ids_at_path(Path::new("/p/A.luau.meta.json5")), &[a]);
+        assert_eq!(tree.ids_at_path(Path::new("/p/A.luau.meta.json5")), [a]);
         assert!(tree.remove(a));
         assert!(tree.ids_at_path(Path::new("/p/A.luau")).is_empty());
         assert_eq!(tree.len(), 2);

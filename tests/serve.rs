@@ -1,0 +1,567 @@
+//! Serve tests: the real `atlas serve` on copies of `rojo-test/serve-tests/*`. Every file
+//! change must produce the right patch and leave the served tree equal to a fresh
+//! `atlas build` of the same files.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use atlas::json_value::Value;
+use atlas::serve::wire::{ServerInfo, SubscribeMessage, PROTOCOL_VERSION, VISIBLE_SERVICES};
+use atlas::serve::{
+    read_body, ApiError, AppState, Encoding, ErrorKind, LiveServer, ServeError, ServeSession, ServerConfig,
+    ServerExit, SyncbackPayload,
+};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use common::serve_util::{free_port, run_serve_test, run_serve_test_with, try_http};
+use rbx_dom_weak::{InstanceBuilder, WeakDom};
+
+fn string(text: &str) -> Option<Value> {
+    Some(Value::object([("String", Value::from(text))]))
+}
+
+fn updated_property(messages: &[SubscribeMessage], id: &str, property: &str, value: &Option<Value>) -> bool {
+    messages.iter().any(|m| {
+        m.updated
+            .iter()
+            .any(|u| u.id == id && u.changed_properties.get(property) == Some(value))
+    })
+}
+
+fn updated_any(messages: &[SubscribeMessage], id: &str, property: &str) -> bool {
+    messages
+        .iter()
+        .any(|m| m.updated.iter().any(|u| u.id == id && u.changed_properties.contains_key(property)))
+}
+
+fn removed(messages: &[SubscribeMessage], id: &str) -> bool {
+    messages.iter().any(|m| m.removed.iter().any(|r| r == id))
+}
+
+fn added(messages: &[SubscribeMessage], name: &str, class: &str) -> bool {
+    messages
+        .iter()
+        .any(|m| m.added.values().any(|i| i.name == name && i.class_name == class))
+}
+
+#[test]
+fn initial_tree_matches_build() {
+    for fixture in ["basic", "nested"] {
+        run_serve_test(fixture, |session| {
+            let served = session.tree().node();
+            let differences = served.diff(&session.built());
+            assert!(differences.is_empty(), "{fixture}:\n{}", differences.join("\n"));
+        });
+    }
+}
+
+#[test]
+fn server_info_describes_the_session() {
+    run_serve_test("basic", |session| {
+        let info: ServerInfo = session.info();
+        assert_eq!(info.project_name, "ServeBasic");
+        assert_eq!(info.protocol_version, PROTOCOL_VERSION);
+        assert_eq!(info.server_version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(info.expected_place_ids, Some(vec![123.0]));
+        assert_eq!(info.unexpected_place_ids, Some(vec![999.0]));
+        assert_eq!(info.place_id, Some(123.0));
+        assert_eq!(info.game_id, None);
+        assert_eq!(info.visible_services, VISIBLE_SERVICES);
+        assert!(uuid::Uuid::parse_str(&info.session_id).is_ok_and(|id| id.get_version_num() == 4));
+        // Unset ids are omitted; `lastSyncback` is there, as nil.
+        let raw: Value = rmp_serde::from_slice(&session.get("/api/rojo").body).unwrap();
+        let map = raw.as_object().unwrap();
+        assert!(!map.contains_key("gameId"));
+        assert_eq!(map.get("lastSyncback"), Some(&Value::Null));
+        assert!(matches!(map["placeId"], Value::Float(_)), "{:?}", map["placeId"]);
+    });
+}
+
+#[test]
+fn script_edit_create_rename_delete() {
+    run_serve_test("basic", |session| {
+        let util = session.tree().expect_id("ReplicatedStorage/Util");
+        session.expect_patch(
+            || session.write("src/shared/Util.luau", "return { edited = true }\n"),
+            "the new Source of Util",
+            |m| updated_property(m, &util, "Source", &string("return { edited = true }\n")),
+        );
+        session.expect_patch(
+            || session.write("src/shared/Fresh.server.luau", "print(1)\n"),
+            "an added Script Fresh",
+            |m| added(m, "Fresh", "Script"),
+        );
+        let fresh = session.tree().expect_id("ReplicatedStorage/Fresh");
+        session.expect_patch(
+            || {
+                std::fs::rename(session.path("src/shared/Fresh.server.luau"), session.path("src/shared/Renamed.client.luau")).unwrap()
+            },
+            "Fresh removed and Renamed added",
+            |m| removed(m, &fresh) && added(m, "Renamed", "Script"),
+        );
+        let renamed = session.tree().expect_id("ReplicatedStorage/Renamed");
+        session.expect_patch(
+            || std::fs::remove_file(session.path("src/shared/Renamed.client.luau")).unwrap(),
+            "Renamed removed",
+            |m| removed(m, &renamed),
+        );
+        // An edit keeps the instance's id.
+        assert_eq!(session.tree().expect_id("ReplicatedStorage/Util"), util);
+    });
+}
+
+#[test]
+fn meta_file_create_edit_delete() {
+    run_serve_test("basic", |session| {
+        let util = session.tree().expect_id("ReplicatedStorage/Util");
+        session.expect_patch(
+            || session.write("src/shared/Util.meta.json5", "{ attributes: { Level: 3 } }\n"),
+            "Attributes on Util",
+            |m| updated_any(m, &util, "Attributes"),
+        );
+        session.expect_patch(
+            || session.write("src/shared/Util.meta.json5", "{ attributes: { Level: 4 } }\n"),
+            "changed Attributes on Util",
+            |m| updated_any(m, &util, "Attributes"),
+        );
+        let config = session.tree().expect_id("ReplicatedStorage/Config");
+        session.expect_patch(
+            || std::fs::remove_file(session.path("src/shared/Config.meta.json5")).unwrap(),
+            "Attributes removed from Config",
+            |m| updated_property(m, &config, "Attributes", &None),
+        );
+        session.expect_patch(
+            || session.write("src/shared/Lib/init.meta.json5", "{ properties: { Archivable: false } }\n"),
+            "Archivable on Lib",
+            |m| updated_any(m, &session.tree().expect_id("ReplicatedStorage/Lib"), "Archivable"),
+        );
+    });
+}
+
+#[test]
+fn model_file_edit_create_rename_delete() {
+    run_serve_test("basic", |session| {
+        let tree = session.tree();
+        let floor = tree.expect_id("Workspace/Parts/Floor");
+        let pointer = tree.expect_id("Workspace/Parts/Pointer");
+        session.expect_patch(
+            || session.write("src/parts/Floor.model.json5", "{ className: \"Part\", properties: { Anchored: false, Size: [10, 1, 10] } }\n"),
+            "Anchored false on Floor",
+            |m| updated_property(m, &floor, "Anchored", &Some(Value::object([("Bool", Value::Bool(false))]))),
+        );
+        session.expect_patch(
+            || session.write("src/parts/Wall.model.json5", "{ className: \"WedgePart\", children: [{ className: \"Decal\" }] }\n"),
+            "an added WedgePart with its Decal",
+            |m| added(m, "Wall", "WedgePart") && added(m, "Decal", "Decal"),
+        );
+        // Renaming the target of a Rojo_Ref_ attribute breaks the reference: the
+        // property goes away, as in a build.
+        session.expect_patch(
+            || std::fs::rename(session.path("src/parts/Floor.model.json5"), session.path("src/parts/Ground.model.json5")).unwrap(),
+            "Floor replaced by Ground and Pointer.Value cleared",
+            |m| removed(m, &floor) && added(m, "Ground", "Part") && updated_property(m, &pointer, "Value", &None),
+        );
+        session.expect_patch(
+            || std::fs::rename(session.path("src/parts/Ground.model.json5"), session.path("src/parts/Floor.model.json5")).unwrap(),
+            "Floor back and Pointer.Value pointing at it",
+            |m| added(m, "Floor", "Part") && updated_any(m, &pointer, "Value"),
+        );
+        let wall = session.tree().expect_id("Workspace/Parts/Wall");
+        session.expect_patch(
+            || std::fs::remove_file(session.path("src/parts/Wall.model.json5")).unwrap(),
+            "Wall removed",
+            |m| removed(m, &wall),
+        );
+    });
+}
+
+#[test]
+fn folder_create_rename_delete() {
+    run_serve_test("basic", |session| {
+        session.expect_patch(
+            || {
+                std::fs::create_dir(session.path("src/shared/Group")).unwrap();
+                session.write("src/shared/Group/A.luau", "return 'a'\n");
+                session.write("src/shared/Group/B.txt", "b");
+            },
+            "an added Group with its children",
+            |m| added(m, "Group", "Folder") && added(m, "A", "ModuleScript") && added(m, "B", "StringValue"),
+        );
+        let group = session.tree().expect_id("ReplicatedStorage/Group");
+        session.expect_patch(
+            || std::fs::rename(session.path("src/shared/Group"), session.path("src/shared/Team")).unwrap(),
+            "Group replaced by Team",
+            |m| removed(m, &group) && added(m, "Team", "Folder") && added(m, "A", "ModuleScript"),
+        );
+        // A folder becomes a script when it gets an init file: the instance that was
+        // re-read changes class (Studio replaces it, keeping the id).
+        let team = session.tree().expect_id("ReplicatedStorage/Team");
+        session.expect_patch(
+            || session.write("src/shared/Team/init.server.luau", "print('team')\n"),
+            "Team turned into a Script",
+            |m| {
+                m.iter().any(|m| {
+                    m.updated
+                        .iter()
+                        .any(|u| u.id == team && u.changed_class_name.as_deref() == Some("Script"))
+                }) && updated_property(m, &team, "Source", &string("print('team')\n"))
+            },
+        );
+        let team = session.tree().expect_id("ReplicatedStorage/Team");
+        session.expect_patch(
+            || std::fs::remove_dir_all(session.path("src/shared/Team")).unwrap(),
+            "Team removed",
+            |m| removed(m, &team),
+        );
+        let lib = session.tree().expect_id("ReplicatedStorage/Lib");
+        session.expect_patch(
+            || session.write("src/shared/Lib/init.luau", "return 'lib'\n"),
+            "the new Source of Lib",
+            |m| updated_property(m, &lib, "Source", &string("return 'lib'\n")),
+        );
+    });
+}
+
+#[test]
+fn ignored_and_hidden_files_change_nothing() {
+    run_serve_test("basic", |session| {
+        let cursor = session.tree().response.message_cursor;
+        let mut socket = session.connect(cursor, false);
+        session.write("src/server/Other.ignored.luau", "print(1)\n");
+        session.write(".git/objects/abc", "x");
+        session.write("notes.md", "# not in the tree\n");
+        assert!(socket.next_packet(Duration::from_millis(700)).is_none());
+        session.assert_matches_build();
+    });
+}
+
+#[test]
+fn project_file_edits_resync_the_project() {
+    run_serve_test("basic", |session| {
+        let workspace = session.tree().expect_id("Workspace");
+        let text = std::fs::read_to_string(session.path("default.project.json5")).unwrap();
+        let text = text
+            .replace("Gravity: 100", "Gravity: 50")
+            .replace("Parts: {", "Lights: { $className: \"Folder\" },\n      Parts: {");
+        session.expect_patch(
+            || session.write("default.project.json5", &text),
+            "the new Gravity and an added Lights folder",
+            |m| updated_any(m, &workspace, "Gravity") && added(m, "Lights", "Folder"),
+        );
+        // A broken project file keeps the last good tree.
+        session.write("default.project.json5", "{ name: ");
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(session.tree().id("Workspace/Lights").is_some());
+    });
+}
+
+#[test]
+fn nested_projects_follow_their_files() {
+    run_serve_test("nested", |session| {
+        let main = session.tree().expect_id("ReplicatedStorage/Packages/Lib/Source/Main");
+        session.expect_patch(
+            || session.write("packages/Lib/src/Main.luau", "return 'changed'\n"),
+            "the new Source of Main",
+            |m| updated_property(m, &main, "Source", &string("return 'changed'\n")),
+        );
+        session.expect_patch(
+            || {
+                session.write(
+                    "packages/Lib/default.project.json5",
+                    "{ name: \"Lib\", tree: { $className: \"Folder\", Source: { $path: \"src\" }, Extra: { $className: \"Model\" } } }\n",
+                )
+            },
+            "Settings replaced by Extra",
+            |m| added(m, "Extra", "Model") && !m.iter().all(|m| m.removed.is_empty()),
+        );
+        session.expect_patch(
+            || session.write("packages/Lib/src/Second.luau", "return 2\n"),
+            "an added Second",
+            |m| added(m, "Second", "ModuleScript"),
+        );
+    });
+}
+
+#[test]
+fn burst_of_writes_ends_equal_to_a_fresh_build() {
+    run_serve_test("basic", |session| {
+        std::fs::create_dir_all(session.path("src/shared/Burst")).unwrap();
+        for i in 0..200 {
+            let file = format!("src/shared/Burst/Module{}.luau", i % 37);
+            match i % 10 {
+                7 => {
+                    let _ = std::fs::remove_file(session.path(&file));
+                }
+                8 => session.write(&format!("src/shared/Burst/Sub{}/init.meta.json5", i % 5), &format!("{{ attributes: {{ N: {i} }} }}\n")),
+                9 => session.write("src/parts/Floor.model.json5", &format!("{{ className: \"Part\", properties: {{ Transparency: {}.5 }} }}\n", i % 3)),
+                _ => session.write(&file, &format!("return {i}\n")),
+            }
+        }
+        session.assert_matches_build();
+    });
+}
+
+#[test]
+fn reconnecting_with_an_old_cursor_gets_missed_messages() {
+    run_serve_test("basic", |session| {
+        let start = session.tree().response.message_cursor;
+        let util = session.tree().expect_id("ReplicatedStorage/Util");
+        session.expect_patch(
+            || session.write("src/shared/Util.luau", "return 1\n"),
+            "the first edit",
+            |m| updated_property(m, &util, "Source", &string("return 1\n")),
+        );
+        session.expect_patch(
+            || session.write("src/shared/Util.luau", "return 2\n"),
+            "the second edit",
+            |m| updated_property(m, &util, "Source", &string("return 2\n")),
+        );
+        let now = session.tree().response.message_cursor;
+        assert!(now >= start + 2);
+        let mut socket = session.connect(start, false);
+        let packet = socket.next_packet(Duration::from_secs(5)).expect("missed messages");
+        assert_eq!(packet.body.message_cursor, now);
+        assert_eq!(packet.body.messages.len() as u32, now - start);
+        assert!(updated_property(&packet.body.messages, &util, "Source", &string("return 1\n")));
+        assert!(updated_property(&packet.body.messages, &util, "Source", &string("return 2\n")));
+        // Up to date: nothing until the next change.
+        let mut current = session.connect(now, false);
+        assert!(current.next_packet(Duration::from_millis(500)).is_none());
+    });
+}
+
+#[test]
+fn read_answers_404_for_unknown_ids_and_400_for_malformed_ones() {
+    run_serve_test("basic", |session| {
+        let tree = session.tree();
+        let util = tree.expect_id("ReplicatedStorage/Util");
+        let read = session.read(&[&util]);
+        assert_eq!(read.instances.len(), 1);
+        let lib = tree.expect_id("ReplicatedStorage/Lib");
+        assert_eq!(session.read(&[&lib]).instances.len(), 2, "Lib and its Helper");
+        let unknown = "0123456789abcdef0123456789abcdef";
+        let details = session.get(&format!("/api/read/{util},{unknown}")).assert_error(404, "NotFound");
+        assert!(details.details.contains(unknown));
+        session.get("/api/read/xyz").assert_error(400, "BadRequest");
+        session.get(&format!("/api/read/{util},")).assert_error(400, "BadRequest");
+        session.get("/api/nothing-here").assert_error(404, "NotFound");
+        session.get("/api/socket/12").assert_error(400, "BadRequest");
+        session.get("/api/socket/abc").assert_error(400, "BadRequest");
+    });
+}
+
+#[test]
+fn request_guard_refuses_foreign_requests() {
+    run_serve_test_with("basic", &["--max-body-size", "1000"], |session| {
+        let port = session.port.to_string();
+        for host in ["localhost", "127.0.0.1", "[::1]", &format!("localhost:{port}"), &format!("127.0.0.1:{port}")] {
+            assert_eq!(session.request("GET", "/api/rojo", &[("Host", host)], &[]).status, 200, "{host}");
+        }
+        for host in ["example.com", &format!("evil.test:{port}"), "127.0.0.1:1"] {
+            session
+                .request("GET", "/api/rojo", &[("Host", host)], &[])
+                .assert_error(400, "BadRequest");
+        }
+        session
+            .request("GET", "/api/rojo", &[("Origin", "https://example.com")], &[])
+            .assert_error(403, "Forbidden");
+        session
+            .request("GET", "/api/rojo", &[("Origin", "null")], &[])
+            .assert_error(403, "Forbidden");
+        assert_eq!(session.request("GET", "/api/rojo", &[("Origin", "http://localhost:3000")], &[]).status, 200);
+        // Bodies: the guard runs before routing, so any POST shows it.
+        session
+            .request("POST", "/api/rojo", &[("Content-Type", "text/plain")], b"{}")
+            .assert_error(415, "UnsupportedMediaType");
+        session.request("POST", "/api/rojo", &[], b"{}").assert_error(415, "UnsupportedMediaType");
+        session
+            .request("POST", "/api/rojo", &[("Content-Type", "application/msgpack")], &[0u8; 2000])
+            .assert_error(413, "PayloadTooLarge");
+        session
+            .request("POST", "/api/rojo", &[("Content-Type", "application/msgpack")], &[0x80])
+            .assert_error(405, "MethodNotAllowed");
+    });
+}
+
+#[test]
+fn json_when_the_client_accepts_it() {
+    run_serve_test("basic", |session| {
+        let accept = [("Accept", "application/json")];
+        let response = session.request("GET", "/api/rojo", &accept, &[]);
+        assert_eq!(response.header("content-type"), Some("application/json"));
+        let info: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(info["projectName"], "ServeBasic");
+        assert!(info["lastSyncback"].is_null());
+        let root = info["rootInstanceId"].as_str().unwrap().to_string();
+        let read: serde_json::Value =
+            serde_json::from_slice(&session.request("GET", &format!("/api/read/{root}"), &accept, &[]).body).unwrap();
+        assert_eq!(read["instances"][&root]["ClassName"], "DataModel");
+        let errors = session.request("GET", "/api/read/nope", &accept, &[]);
+        assert_eq!(errors.header("content-type"), Some("application/json"));
+        errors.assert_error(400, "BadRequest");
+
+        let util = session.tree().expect_id("ReplicatedStorage/Util");
+        let mut socket = session.connect(read["messageCursor"].as_u64().unwrap() as u32, true);
+        session.write("src/shared/Util.luau", "return 'json'\n");
+        let messages = socket.wait_for("a JSON packet", |m| updated_any(m, &util, "Source"), session);
+        assert!(updated_property(&messages, &util, "Source", &string("return 'json'\n")));
+    });
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let temp = tempfile::tempdir().unwrap();
+    common::copy_dir(&common::repo_root().join("rojo-test/serve-tests/basic"), temp.path());
+    let output = std::process::Command::new(common::atlas_bin())
+        .arg("serve")
+        .arg(temp.path())
+        .arg("--port")
+        .arg(port.to_string())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("port {port}")) && stderr.contains("already in use"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    drop(listener);
+}
+
+#[test]
+fn cli_prints_the_address_and_uses_the_project_port() {
+    let port = free_port();
+    let temp = tempfile::tempdir().unwrap();
+    common::copy_dir(&common::repo_root().join("rojo-test/serve-tests/nested"), temp.path());
+    let project = temp.path().join("default.project.json5");
+    let text = std::fs::read_to_string(&project).unwrap().replace("name: \"Nested\",", &format!("name: \"Nested\",\n  servePort: {port},"));
+    std::fs::write(&project, text).unwrap();
+    let mut child = std::process::Command::new(common::atlas_bin())
+        .arg("serve")
+        .arg(temp.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(line.trim(), format!("Atlas server listening on http://127.0.0.1:{port}"));
+}
+
+/// Threads the server, the watcher and the change processor run on (by their names).
+fn serve_threads() -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| {
+            let name = name.trim();
+            name.starts_with("atlas-serve") || name.starts_with("atlas change") || name.starts_with("notify-rs")
+        })
+        .count()
+}
+
+async fn echo(State(state): State<AppState>, encoding: Encoding, body: Body) -> Response {
+    match read_body(body, state.max_body_size()).await {
+        Ok(bytes) => (StatusCode::OK, bytes).into_response(),
+        Err(error) => encoding.error(error),
+    }
+}
+
+async fn request_syncback(State(state): State<AppState>, encoding: Encoding) -> Response {
+    let payload = SyncbackPayload {
+        dom: WeakDom::new(InstanceBuilder::new("DataModel")),
+        place_id: Some(7),
+    };
+    if state.request_exit(ServerExit::SyncbackRequested(Box::new(payload))) {
+        encoding.ok(&"syncback_initiated")
+    } else {
+        encoding.error(ApiError::new(ErrorKind::Conflict, "a syncback is already in progress"))
+    }
+}
+
+/// Two sessions, one after the other, on the same port in one process: routes added by
+/// another module sit behind the guard, the exit reason comes back, and nothing (threads,
+/// the session) outlives a run.
+#[test]
+fn sessions_start_stop_and_start_again_in_one_process() {
+    let temp = tempfile::tempdir().unwrap();
+    common::copy_dir(&common::repo_root().join("rojo-test/serve-tests/basic"), temp.path());
+    let port = free_port();
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let before = serve_threads();
+    for round in 0..2 {
+        let session = Arc::new(ServeSession::new(temp.path()).unwrap());
+        let weak = Arc::downgrade(&session);
+        let config = ServerConfig {
+            max_body_size: 64,
+            ..ServerConfig::default()
+        };
+        let server = LiveServer::new(session, config)
+            .route("/api/echo", post(echo))
+            .route("/api/syncback-test", post(request_syncback))
+            .bind(address)
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(server.local_addr(), address);
+        // A second server cannot take the port.
+        let clash = LiveServer::new(Arc::new(ServeSession::new_unwatched(temp.path()).unwrap()), ServerConfig::default()).bind(address);
+        assert!(matches!(clash, Err(ServeError::PortInUse { port: p, .. }) if p == port));
+        let handle = server.handle();
+        let thread = std::thread::spawn(move || server.run());
+        let started = Instant::now();
+        while try_http(port, "GET", "/api/rojo", &[], &[]).map(|r| r.status).ok() != Some(200) {
+            assert!(started.elapsed() < Duration::from_secs(10), "server did not come up");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(serve_threads() > before);
+
+        let msgpack = [("Content-Type", "application/msgpack")];
+        let echoed = try_http(port, "POST", "/api/echo", &msgpack, b"\x91\x01").unwrap();
+        assert_eq!((echoed.status, echoed.body.as_slice()), (200, &b"\x91\x01"[..]));
+        try_http(port, "POST", "/api/echo", &[("Content-Type", "text/plain")], b"x")
+            .unwrap()
+            .assert_error(415, "UnsupportedMediaType");
+        // Without a length, the body is capped while it is read.
+        let chunked = [("Content-Type", "application/msgpack"), ("Transfer-Encoding", "chunked")];
+        let mut body = format!("{:x}\r\n", 100).into_bytes();
+        body.extend_from_slice(&[0u8; 100]);
+        body.extend_from_slice(b"\r\n0\r\n\r\n");
+        try_http(port, "POST", "/api/echo", &chunked, &body)
+            .unwrap()
+            .assert_error(413, "PayloadTooLarge");
+        try_http(port, "POST", "/api/echo", &[("Content-Type", "application/msgpack"), ("Host", "evil.test")], b"")
+            .unwrap()
+            .assert_error(400, "BadRequest");
+
+        let exit = if round == 0 {
+            handle.shutdown();
+            thread.join().unwrap().unwrap()
+        } else {
+            let answer = try_http(port, "POST", "/api/syncback-test", &msgpack, b"").unwrap();
+            assert_eq!(answer.status, 200);
+            assert!(!handle.request_exit(ServerExit::Shutdown), "the first request wins");
+            thread.join().unwrap().unwrap()
+        };
+        match (round, exit) {
+            (0, ServerExit::Shutdown) => {}
+            (1, ServerExit::SyncbackRequested(payload)) => assert_eq!(payload.place_id, Some(7)),
+            (_, other) => panic!("round {round}: unexpected exit {other:?}"),
+        }
+        assert!(weak.upgrade().is_none(), "round {round}: the session outlived its server");
+        let stopped = Instant::now();
+        while serve_threads() > before {
+            assert!(stopped.elapsed() < Duration::from_secs(5), "round {round}: {} threads left", serve_threads() - before);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(try_http(port, "GET", "/api/rojo", &[], &[]).is_err(), "the port is closed");
+    }
+}
