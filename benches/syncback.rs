@@ -4,6 +4,10 @@
 //! per second, and the time to only decode the place file (the baseline ratio).
 //!
 //! Run with `cargo bench --bench syncback`. Targets: <= 1.5 s and <= 300 MB on 2 cores.
+//! `ATLAS_BENCH_DIR` picks where the projects are written (default: the system temp
+//! folder); creating 100k files is mostly file-system work, so the figures depend on it.
+//! Each run writes a fresh project; they are deleted only at the end (ext4 slows down file
+//! creation right after mass deletions).
 
 mod common;
 
@@ -122,7 +126,10 @@ fn write_project(dir: &Path) {
 }
 
 fn main() {
-    let temp = tempfile::tempdir().unwrap();
+    let temp = match std::env::var_os("ATLAS_BENCH_DIR") {
+        Some(dir) => tempfile::tempdir_in(dir).unwrap(),
+        None => tempfile::tempdir().unwrap(),
+    };
     let place = temp.path().join("place.rbxl");
     let started = Instant::now();
     let dom = generate();
@@ -155,7 +162,6 @@ fn main() {
         runs.push(measured.wall);
         peak = peak.max(measured.peak_rss_mb);
         files = common::count_files(&project.join("src"));
-        std::fs::remove_dir_all(&project).unwrap();
     }
     let syncback = common::median(runs);
 
@@ -167,7 +173,10 @@ fn main() {
     }
     let decode = common::median(decodes);
 
-    println!("syncback benchmark ({instances} instances, {files} files written)");
+    println!(
+        "syncback benchmark ({instances} instances, {files} files written under {})",
+        temp.path().display()
+    );
     println!(
         "  syncback wall time (median of 5): {:.3} s",
         syncback.as_secs_f64()

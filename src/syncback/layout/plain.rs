@@ -223,6 +223,10 @@ impl Planner<'_> {
             matches = old.match_children(dom, &children, &old_children);
             for old_child in &old_children {
                 if let Some(name) = old.fs_name(*old_child) {
+                    // Its meta file too: a new sibling must not share it.
+                    if matches!(old.form(*old_child), Some(OldForm::File(..))) {
+                        ns.reserve(&format!("{}.meta.json5", formats::meta::meta_base(&name)));
+                    }
                     ns.reserve(&name);
                 }
             }
