@@ -121,7 +121,9 @@ pub fn compare_many(
                     }
                 }
                 (Some(Variant::Ref(x)), None) | (None, Some(Variant::Ref(x))) => x.is_none(),
-                (Some(Variant::Content(x)), Some(Variant::Content(y))) if x.as_object().is_some() => {
+                (Some(Variant::Content(x)), Some(Variant::Content(y)))
+                    if x.as_object().is_some() =>
+                {
                     // Object contents point at instances: compare where they point.
                     x.as_object().and_then(|x| a_to_b.get(&x)).copied() == y.as_object()
                 }
