@@ -1117,9 +1117,11 @@ fn live_syncback_equals_cli_syncback_for_every_corpus_place() {
 }
 
 /// A place with what per-service chunks alone would lose: non-default service
-/// properties, references across services, to a service, and from a service.
+/// properties (numbers, a bool, a colour, an enum, tags, attributes), references across
+/// services, to a service (`Sun`), and from a service (`Workspace.CurrentCamera`, whose
+/// camera syncback drops on both sides).
 fn made_up_place() -> WeakDom {
-    use rbx_dom_weak::types::{CFrame, Matrix3, Vector3};
+    use rbx_dom_weak::types::{Attributes, CFrame, Color3, Enum, Matrix3, Tags, Vector3};
     use rbx_dom_weak::InstanceBuilder;
 
     let part = |name: &str, x: f32| {
@@ -1146,6 +1148,11 @@ fn made_up_place() -> WeakDom {
     let workspace = InstanceBuilder::new("Workspace")
         .with_name("Workspace")
         .with_property("Gravity", 50.0f32)
+        .with_property("StreamingEnabled", true)
+        .with_property(
+            "Tags",
+            Tags::from(vec!["Level".to_string(), "Arena".to_string()]),
+        )
         .with_property("CurrentCamera", Variant::Ref(camera_ref))
         .with_child(camera)
         .with_child(target)
@@ -1155,6 +1162,8 @@ fn made_up_place() -> WeakDom {
         .with_name("Lighting")
         .with_property("ClockTime", 18.25f32)
         .with_property("Brightness", 1.5f32)
+        .with_property("Ambient", Color3::new(0.25, 0.5, 0.75))
+        .with_property("Technology", Enum::from_u32(4))
         .with_child(InstanceBuilder::new("Sky").with_name("Sky"));
     let lighting_ref = lighting.referent();
 
@@ -1162,8 +1171,12 @@ fn made_up_place() -> WeakDom {
         .with_name("Link")
         .with_property("Value", Variant::Ref(target_ref));
     let link_ref = link.referent();
+    let mut attributes = Attributes::new();
+    attributes.insert("Version".to_string(), Variant::Float64(3.0));
+    attributes.insert("Owner".to_string(), Variant::String("atlas".to_string()));
     let storage = InstanceBuilder::new("ServerStorage")
         .with_name("ServerStorage")
+        .with_property("Attributes", attributes)
         .with_child(link)
         .with_child(
             InstanceBuilder::new("ObjectValue")
@@ -1214,7 +1227,18 @@ fn live_syncback_equals_cli_syncback_for_a_made_up_place() {
     // Parity alone would also hold if both sides lost the same thing: check that what
     // only the extra payload parts carry arrived.
     let project = std::fs::read_to_string(live.join("default.project.json5")).unwrap();
-    for wanted in ["Gravity: 50", "ClockTime: 18.25", "Brightness: 1.5"] {
+    for wanted in [
+        "Gravity: 50",
+        "StreamingEnabled: true",
+        "ClockTime: 18.25",
+        "Brightness: 1.5",
+        "Technology: \"Future\"",
+        "Ambient: [ 0.25, 0.5, 0.75 ]",
+        "\"Level\"",
+        "Version: 3",
+        // a string attribute, as `atlas syncback` writes one read from a file
+        "BinaryString: \"YXRsYXM=\"",
+    ] {
         assert!(
             project.contains(wanted),
             "no `{wanted}` in the project file:\n{project}"

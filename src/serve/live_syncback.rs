@@ -270,7 +270,7 @@ pub fn rebuild_dom(request: &SyncbackRequest) -> Result<WeakDom, ApiError> {
                                 chunk.class_name
                             ))
                         })?;
-                    builder.add_property(name.as_str(), variant);
+                    builder.add_property(name.as_str(), as_in_a_file(variant));
                 }
             }
             Some(other) => {
@@ -327,6 +327,28 @@ pub fn rebuild_dom(request: &SyncbackRequest) -> Result<WeakDom, ApiError> {
         }
     }
     Ok(dom)
+}
+
+/// A service property as a place file would give it. The plugin reads a service's
+/// attributes with `GetAttributes()`, so their strings arrive as `String`; rbx_binary and
+/// rbx_xml read every attribute string of a file as `BinaryString` (attribute strings may
+/// hold any bytes). Without this, live syncback would write a service's string attribute
+/// as `"text"` where `atlas syncback` of the same place writes `{ BinaryString: ... }`.
+fn as_in_a_file(value: Variant) -> Variant {
+    match value {
+        Variant::Attributes(attributes) => Variant::Attributes(
+            attributes
+                .into_iter()
+                .map(|(name, value)| match value {
+                    Variant::String(text) => {
+                        (name, Variant::BinaryString(text.into_bytes().into()))
+                    }
+                    other => (name, other),
+                })
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// Adds `POST /api/syncback` and `GET /api/syncback/schema` to a server.
