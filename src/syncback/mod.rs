@@ -78,7 +78,8 @@ pub struct SyncbackOptions {
 pub struct SyncbackReport {
     /// Files created or changed.
     pub written: Vec<PathBuf>,
-    /// Files of the plan whose bytes were already right (not touched).
+    /// Files whose bytes were already right, and (incremental mode) files of unchanged
+    /// subtrees; none of them is touched.
     pub unchanged: Vec<PathBuf>,
     /// Removed files and directories (only the top-most of a removed subtree).
     pub removed: Vec<PathBuf>,
@@ -91,8 +92,9 @@ pub struct SyncbackReport {
     pub dry_run: bool,
     /// Where the backup for `--undo` is (none when nothing changed or for a dry run).
     pub backup: Option<PathBuf>,
-    /// The full contents of every file syncback owns after the run (absolute paths,
-    /// sorted), so a serve session can start without reading them back from disk.
+    /// The full contents of every file syncback wrote or found already right (absolute
+    /// paths, sorted), so a serve session can start without reading them back from disk.
+    /// Files of subtrees incremental mode left alone are only listed in `unchanged`.
     pub files: Vec<FileWrite>,
     /// The project as written (with updated `$path` / `$properties`).
     pub project: Option<Project>,
@@ -142,6 +144,8 @@ pub struct Plan {
     pub project_rewritten: bool,
     pub warnings: Vec<String>,
     pub instances: usize,
+    /// Files of unchanged subtrees that incremental mode leaves untouched.
+    pub kept: Vec<PathBuf>,
     /// What is on disk below the synced directories (from the orphan scan).
     existing: orphans::Existing,
     scanned_roots: Vec<PathBuf>,
@@ -316,6 +320,11 @@ pub fn plan(
         project_rewritten,
         warnings,
         instances: layout.placements.len(),
+        kept: {
+            let mut kept = layout.kept.clone();
+            paths::sort_dedup(&mut kept);
+            kept
+        },
         existing,
         scanned_roots: roots,
     })
@@ -430,6 +439,11 @@ pub fn execute(
     written.extend(rel(&classified.overwritten));
     paths::sort_dedup(&mut written);
     let mut unchanged = rel(&classified.unchanged);
+    unchanged.extend(
+        plan.kept
+            .iter()
+            .map(|p| paths::relative(p, folder).to_path_buf()),
+    );
     paths::sort_dedup(&mut unchanged);
     let removed = plan
         .removals

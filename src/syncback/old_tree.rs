@@ -230,11 +230,9 @@ impl OldTree {
         if a.name != b.name || a.class != b.class {
             return false;
         }
-        // References are rewritten as paths; compare conservatively.
-        if a.properties
-            .values()
-            .any(|v| matches!(v, Variant::Ref(r) if r.is_some()))
-        {
+        // References: the same properties must point at instances with the same path of
+        // names and the same class (the camera and other skipped targets count as nil).
+        if !rules.ignore_referents && !self.same_references(dom, a, b, excluded) {
             return false;
         }
         let (pa, pb) = (compared_properties(rules, a), compared_properties(rules, b));
@@ -280,6 +278,44 @@ fn formats_is_project_file(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
         .is_some_and(crate::project::is_project_file_name)
+}
+
+impl OldTree {
+    fn same_references(
+        &self,
+        dom: &WeakDom,
+        new: &rbx_dom_weak::Instance,
+        old: &rbx_dom_weak::Instance,
+        excluded: &RefSet,
+    ) -> bool {
+        let refs = |instance: &rbx_dom_weak::Instance, in_new: bool| -> Vec<(String, Ref)> {
+            let mut out: Vec<(String, Ref)> = instance
+                .properties
+                .iter()
+                .filter_map(|(name, value)| match value {
+                    Variant::Ref(target)
+                        if target.is_some() && !(in_new && excluded.contains(target)) =>
+                    {
+                        Some((name.to_string(), *target))
+                    }
+                    _ => None,
+                })
+                .collect();
+            out.sort_by(|x, y| x.0.cmp(&y.0));
+            out
+        };
+        let (a, b) = (refs(new, true), refs(old, false));
+        a.len() == b.len()
+            && a.iter().zip(b.iter()).all(|((na, ta), (nb, tb))| {
+                let (Some(ti), Some(to)) = (dom.get_by_ref(*ta), self.built.dom.get_by_ref(*tb))
+                else {
+                    return false;
+                };
+                na == nb
+                    && ti.class == to.class
+                    && dom.full_path_of(*ta, "/") == self.built.dom.full_path_of(*tb, "/")
+            })
+    }
 }
 
 /// The properties `unchanged` compares: what files record, plus non-empty attributes.

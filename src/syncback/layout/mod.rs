@@ -100,6 +100,8 @@ pub struct Layout {
     pub camera: Option<Ref>,
     /// `$path` directories of services missing from the place: kept, emptied.
     pub empty_dirs: Vec<PathBuf>,
+    /// Files of unchanged subtrees left exactly as they are (incremental mode).
+    pub kept: Vec<PathBuf>,
     pub warnings: Vec<String>,
 }
 
@@ -223,6 +225,7 @@ impl<'a> Planner<'a> {
                 excluded: RefSet::default(),
                 camera: None,
                 empty_dirs: Vec::new(),
+                kept: Vec::new(),
                 warnings: Vec::new(),
             },
             reserved: HashMap::new(),

@@ -264,6 +264,9 @@ impl Planner<'_> {
                 if let Some(old_form) = old.form(old_ref) {
                     if old.unchanged(dom, referent, old_ref, self.rules, &self.layout.excluded) {
                         for path in old.paths_of_subtree(old_ref) {
+                            if path.is_file() {
+                                self.layout.kept.push(path.clone());
+                            }
                             self.layout.protected.insert(path);
                         }
                         self.old_segments(referent, parent, old_ref, old);
