@@ -478,7 +478,10 @@ fn cli_syncs_every_input_kind() {
 fn example_project_survives_both_modes() {
     let temp = tempfile::tempdir().unwrap();
     let project = temp.path().join("place");
-    common::copy_dir(&common::repo_root().join("examples").join("place"), &project);
+    common::copy_dir(
+        &common::repo_root().join("examples").join("place"),
+        &project,
+    );
     let original = util::build(&project);
     let before = util::tree_bytes(&project);
 
@@ -498,6 +501,12 @@ fn example_project_survives_both_modes() {
         unordered_children: true,
         missing_is_default: true,
     };
-    let differences = compare(&original, original.root_ref(), &rebuilt, rebuilt.root_ref(), options);
+    let differences = compare(
+        &original,
+        original.root_ref(),
+        &rebuilt,
+        rebuilt.root_ref(),
+        options,
+    );
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
