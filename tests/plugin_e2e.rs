@@ -65,8 +65,9 @@ fn lune_or_skip(test: &str) -> Option<PathBuf> {
             "SKIPPED {test}: `lune` was not found on PATH, in ~/.cargo/bin or in .tools/bin \
              (install it with scripts/install-tools.sh); the plugin end-to-end test did not run"
         );
-        println!("{message}");
-        eprintln!("{message}");
+        // Written to the stderr handle, not with `eprintln!`: the test harness captures
+        // the print macros of passing tests, and this must be seen.
+        let _ = writeln!(std::io::stderr(), "{message}");
         return None;
     };
     let packages = common::repo_root().join("plugin").join("Packages");
