@@ -189,13 +189,15 @@ impl Processor {
                 let Some(metadata) = tree.metadata(instance.referent()) else {
                     continue;
                 };
-                for folder in watch_folders(metadata) {
-                    match watcher.watch_folder(folder) {
-                        Ok(true) if is_folder_instance(metadata, folder) => {
-                            recheck.push(folder.to_path_buf())
-                        }
-                        Ok(_) => {}
-                        Err(err) => log::warn!("could not watch {}: {err}", folder.display()),
+                if let Some(folder) = own_folder(metadata) {
+                    if let Err(err) = watcher.watch_tree(folder) {
+                        log::warn!("could not watch {}: {err}", folder.display());
+                    }
+                    recheck.push(folder.to_path_buf());
+                }
+                for folder in entry_folders(metadata) {
+                    if let Err(err) = watcher.watch_entries(folder) {
+                        log::warn!("could not watch {}: {err}", folder.display());
                     }
                 }
             }
@@ -206,18 +208,23 @@ impl Processor {
     }
 }
 
-/// The folders to watch for an instance: those holding its files (its instigating file,
-/// meta files, init files, project file), and its own folder.
-pub(crate) fn watch_folders(metadata: &InstanceMetadata) -> impl Iterator<Item = &Path> {
-    metadata.relevant_paths.iter().filter_map(|path| path.parent())
+/// The folder a directory instance is made of (`$path` folders included).
+pub(crate) fn own_folder(metadata: &InstanceMetadata) -> Option<&Path> {
+    match metadata.kind {
+        Some(FileKind::Directory | FileKind::InitDirectory) => {
+            metadata.relevant_paths.first().map(PathBuf::as_path)
+        }
+        _ => None,
+    }
 }
 
-/// Whether `folder` is the instance's own folder (a directory instance).
-fn is_folder_instance(metadata: &InstanceMetadata, folder: &Path) -> bool {
-    matches!(
-        metadata.kind,
-        Some(FileKind::Directory | FileKind::InitDirectory)
-    ) && metadata.relevant_paths.first().is_some_and(|p| p == folder)
+/// The folders holding the files an instance reads (its file, meta files, init files,
+/// project file).
+pub(crate) fn entry_folders(metadata: &InstanceMetadata) -> impl Iterator<Item = &Path> {
+    metadata
+        .relevant_paths
+        .iter()
+        .filter_map(|path| path.parent())
 }
 
 /// The instances to re-read for a batch of paths: for each path, those registered at the

@@ -11,7 +11,7 @@ use std::time::Instant;
 use rbx_dom_weak::types::Ref;
 use uuid::Uuid;
 
-use super::change_processor::{watch_folders, ChangeProcessor, ProcessorMessage};
+use super::change_processor::{entry_folders, own_folder, ChangeProcessor, ProcessorMessage};
 use super::message_queue::MessageQueue;
 use super::watcher::FileWatcher;
 use super::wire::SubscribeMessage;
@@ -82,7 +82,7 @@ impl ServeSession {
         let folders = if watch {
             folders_to_watch(&snapshot)
         } else {
-            Vec::new()
+            Default::default()
         };
         let (tree, watcher) = std::thread::scope(|scope| {
             let sender = channel.0.clone();
@@ -119,11 +119,11 @@ impl ServeSession {
             None
         };
         log::info!(
-            "read {count} instances from {} in {} ms (files read in {} ms); watching {} folders",
+            "read {count} instances from {} in {} ms (files read in {} ms); watching {} folder trees",
             project.file_path.display(),
             started.elapsed().as_millis(),
             read.as_millis(),
-            folders.len()
+            folders.0.len()
         );
         Ok(ServeSession {
             session_id: Uuid::new_v4(),
@@ -190,23 +190,42 @@ impl Drop for ServeSession {
     }
 }
 
-/// Every folder the snapshot read from (without duplicates).
-fn folders_to_watch(snapshot: &InstanceSnapshot) -> Vec<PathBuf> {
-    fn visit<'a>(snapshot: &'a InstanceSnapshot, seen: &mut HashSet<&'a Path>) {
-        seen.extend(watch_folders(&snapshot.metadata));
+/// What to watch for a snapshot: the outermost folders it is made of (recursively),
+/// and the other folders holding files it reads (their entries only).
+fn folders_to_watch(snapshot: &InstanceSnapshot) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    fn visit<'a>(
+        snapshot: &'a InstanceSnapshot,
+        trees: &mut HashSet<&'a Path>,
+        entries: &mut HashSet<&'a Path>,
+    ) {
+        trees.extend(own_folder(&snapshot.metadata));
+        entries.extend(entry_folders(&snapshot.metadata));
         for child in &snapshot.children {
-            visit(child, seen);
+            visit(child, trees, entries);
         }
     }
-    let mut seen = HashSet::new();
-    visit(snapshot, &mut seen);
-    seen.into_iter().map(Path::to_path_buf).collect()
+    let (mut trees, mut entries) = (HashSet::new(), HashSet::new());
+    visit(snapshot, &mut trees, &mut entries);
+    let mut sorted: Vec<&Path> = trees.into_iter().collect();
+    sorted.sort();
+    let mut roots: Vec<PathBuf> = Vec::new();
+    for folder in sorted {
+        if !roots.iter().any(|root| folder.starts_with(root)) {
+            roots.push(folder.to_path_buf());
+        }
+    }
+    let entries = entries
+        .into_iter()
+        .filter(|folder| !roots.iter().any(|root| folder.starts_with(root)))
+        .map(Path::to_path_buf)
+        .collect();
+    (roots, entries)
 }
 
 fn start_watcher(
     project_folder: &Path,
     sender: Sender<ProcessorMessage>,
-    folders: &[PathBuf],
+    (roots, entries): &(Vec<PathBuf>, Vec<PathBuf>),
 ) -> Result<FileWatcher, SessionError> {
     let mut watcher = FileWatcher::new(project_folder, move |paths| {
         let _ = sender.send(ProcessorMessage::Changed(paths));
@@ -215,9 +234,17 @@ fn start_watcher(
         path: project_folder.to_path_buf(),
         source,
     })?;
-    for folder in folders {
+    for folder in roots {
         watcher
-            .watch_folder(folder)
+            .watch_tree(folder)
+            .map_err(|source| SessionError::Watch {
+                path: folder.clone(),
+                source,
+            })?;
+    }
+    for folder in entries {
+        watcher
+            .watch_entries(folder)
             .map_err(|source| SessionError::Watch {
                 path: folder.clone(),
                 source,

@@ -1,10 +1,13 @@
 //! File watching for serve: `notify` with the full debouncer, so a burst of writes
 //! arrives as one batch of paths.
 //!
-//! Only the folders the tree reads from are watched, each on its own (not recursively):
-//! a recursive watch would walk and stat every file again, and watching while the first
-//! read runs would queue an event for every file opened. The change processor adds the
-//! folders of added instances as they appear ([`FileWatcher::watch_folder`]).
+//! Watched: recursively, the outermost folders the tree is made of (the `$path`
+//! folders, [`FileWatcher::watch_tree`]); and only their own entries, the other folders
+//! holding files the tree reads, such as the project folder with its project file
+//! ([`FileWatcher::watch_entries`]). Watching starts after the first read, since a watch
+//! during it would queue an event for every file opened; and one recursive watch per root
+//! is set up in one go, where a watch per folder costs a round trip to notify's thread
+//! each. The change processor adds the folders of instances that appear later.
 //!
 //! Reads (`Access`) and metadata-only changes are dropped (re-reading files must not
 //! trigger more re-reads), as is anything inside a hidden folder below the project
@@ -25,12 +28,16 @@ pub const DEBOUNCE: Duration = Duration::from_millis(20);
 pub struct FileWatcher {
     debouncer: Option<Debouncer<RecommendedWatcher, RecommendedCache>>,
     project_folder: PathBuf,
-    watched: HashSet<PathBuf>,
+    /// Folders watched with everything below them.
+    roots: Vec<PathBuf>,
+    /// Folders watched for their own entries only.
+    entries: HashSet<PathBuf>,
 }
 
 impl FileWatcher {
     /// Starts a watcher that calls `on_change` with each batch of changed paths (from
-    /// the debouncer's thread). Nothing is watched until [`FileWatcher::watch_folder`].
+    /// the debouncer's thread). Nothing is watched until [`FileWatcher::watch_tree`] or
+    /// [`FileWatcher::watch_entries`].
     pub fn new(
         project_folder: &Path,
         on_change: impl Fn(Vec<PathBuf>) + Send + 'static,
@@ -67,38 +74,56 @@ impl FileWatcher {
         Ok(FileWatcher {
             debouncer: Some(debouncer),
             project_folder: project_folder.to_path_buf(),
-            watched: HashSet::new(),
+            roots: Vec::new(),
+            entries: HashSet::new(),
         })
     }
 
-    /// Watches the entries of one folder (not its subfolders); `Ok(false)` when it was
-    /// watched already, is hidden, or does not exist.
-    pub fn watch_folder(&mut self, folder: &Path) -> notify::Result<bool> {
-        if self.watched.contains(folder) || is_hidden_below(folder, &self.project_folder, true) {
+    /// Watches a folder and everything below it, unless a watched root covers it.
+    /// `Ok(false)` when nothing was added (covered, hidden, or missing).
+    pub fn watch_tree(&mut self, folder: &Path) -> notify::Result<bool> {
+        if self.is_covered(folder) {
             return Ok(false);
         }
         let Some(debouncer) = self.debouncer.as_mut() else {
             return Ok(false);
         };
-        if !folder.is_dir() {
-            return Ok(false);
-        }
-        debouncer.watch(folder, RecursiveMode::NonRecursive)?;
-        self.watched.insert(folder.to_path_buf());
+        debouncer.watch(folder, RecursiveMode::Recursive)?;
+        self.roots.push(folder.to_path_buf());
         Ok(true)
     }
 
-    /// Forgets a folder that was removed (and the folders below it), so it is watched
-    /// again if it comes back.
+    /// Watches a folder's own entries, unless already watched.
+    pub fn watch_entries(&mut self, folder: &Path) -> notify::Result<bool> {
+        if self.entries.contains(folder) || self.is_covered(folder) {
+            return Ok(false);
+        }
+        let Some(debouncer) = self.debouncer.as_mut() else {
+            return Ok(false);
+        };
+        debouncer.watch(folder, RecursiveMode::NonRecursive)?;
+        self.entries.insert(folder.to_path_buf());
+        Ok(true)
+    }
+
+    fn is_covered(&self, folder: &Path) -> bool {
+        self.roots.iter().any(|root| folder.starts_with(root))
+            || is_hidden_below(folder, &self.project_folder, true)
+            || !folder.is_dir()
+    }
+
+    /// Forgets a removed folder (and what was watched below it), so it is watched again
+    /// if it comes back.
     pub fn forget(&mut self, path: &Path) {
-        if self.watched.remove(path) {
-            self.watched.retain(|folder| !folder.starts_with(path));
+        self.roots.retain(|root| !root.starts_with(path));
+        if self.entries.remove(path) {
+            self.entries.retain(|folder| !folder.starts_with(path));
         }
     }
 
-    /// How many folders are watched.
-    pub fn watched_count(&self) -> usize {
-        self.watched.len()
+    /// The folders watched recursively.
+    pub fn roots(&self) -> &[PathBuf] {
+        &self.roots
     }
 
     /// Stops watching and waits for the debouncer thread to end.
@@ -158,31 +183,41 @@ mod tests {
     fn reports_writes_in_watched_folders() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
-        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::create_dir_all(root.join("src").join("deep")).unwrap();
+        std::fs::create_dir(root.join("other")).unwrap();
         std::fs::create_dir(root.join(".git")).unwrap();
         let (sender, receiver) = std::sync::mpsc::channel();
         let mut watcher = FileWatcher::new(&root, move |paths| {
             let _ = sender.send(paths);
         })
         .unwrap();
-        assert!(watcher.watch_folder(&root).unwrap());
-        assert!(!watcher.watch_folder(&root).unwrap(), "already watched");
-        assert!(!watcher.watch_folder(&root.join(".git")).unwrap(), "hidden");
+        assert!(watcher.watch_entries(&root).unwrap());
+        assert!(!watcher.watch_entries(&root).unwrap(), "already watched");
+        assert!(watcher.watch_tree(&root.join("src")).unwrap());
+        assert!(!watcher.watch_tree(&root.join("src").join("deep")).unwrap(), "below a root");
+        assert!(!watcher.watch_entries(&root.join("src").join("deep")).unwrap(), "below a root");
+        assert!(!watcher.watch_tree(&root.join(".git")).unwrap(), "hidden");
+        assert_eq!(watcher.roots(), [root.join("src")]);
         std::fs::write(root.join(".git").join("index"), "x").unwrap();
-        std::fs::write(root.join("sub").join("unwatched.luau"), "x").unwrap();
-        std::fs::write(root.join("a.luau"), "return 1").unwrap();
+        std::fs::write(root.join("other").join("unwatched.luau"), "x").unwrap();
+        std::fs::write(root.join("src").join("deep").join("a.luau"), "return 1").unwrap();
+        std::fs::write(root.join("default.project.json5"), "{}").unwrap();
+        let wanted = [
+            root.join("src").join("deep").join("a.luau"),
+            root.join("default.project.json5"),
+        ];
         let mut seen = Vec::new();
         while let Ok(paths) = receiver.recv_timeout(Duration::from_secs(2)) {
             seen.extend(paths);
-            if seen.contains(&root.join("a.luau")) {
+            if wanted.iter().all(|w| seen.contains(w)) {
                 break;
             }
         }
-        assert!(seen.contains(&root.join("a.luau")), "{seen:?}");
+        assert!(wanted.iter().all(|w| seen.contains(w)), "{seen:?}");
         assert!(!seen.iter().any(|p| p.starts_with(root.join(".git"))), "{seen:?}");
-        assert!(!seen.contains(&root.join("sub").join("unwatched.luau")), "{seen:?}");
-        watcher.forget(&root);
-        assert_eq!(watcher.watched_count(), 0);
+        assert!(!seen.contains(&root.join("other").join("unwatched.luau")), "{seen:?}");
+        watcher.forget(&root.join("src"));
+        assert!(watcher.roots().is_empty());
         watcher.stop();
     }
 }
