@@ -24,7 +24,11 @@ const EDITS: usize = 200;
 fn script_source(i: usize) -> String {
     let mut source = format!("-- module {i}\nlocal M = {{}}\n");
     while source.len() < 1500 {
-        source.push_str(&format!("function M.f{}(x: number): number\n\treturn x * {}\nend\n", source.len(), i % 97));
+        source.push_str(&format!(
+            "function M.f{}(x: number): number\n\treturn x * {}\nend\n",
+            source.len(),
+            i % 97
+        ));
     }
     source.push_str("return M\n");
     source
@@ -49,17 +53,22 @@ fn generate(root: &Path) -> usize {
             let n = folder * PER_FOLDER + i;
             match i % 4 {
                 0 => std::fs::write(dir.join(format!("Module{n}.luau")), script_source(n)).unwrap(),
-                1 => std::fs::write(dir.join(format!("Script{n}.server.luau")), script_source(n)).unwrap(),
+                1 => std::fs::write(dir.join(format!("Script{n}.server.luau")), script_source(n))
+                    .unwrap(),
                 2 => std::fs::write(dir.join(format!("Part{n}.model.json5")), part(n)).unwrap(),
                 _ => {
                     let sub = dir.join(format!("Group{n}"));
                     std::fs::create_dir_all(&sub).unwrap();
-                    std::fs::write(sub.join("init.meta.json5"), "{ className: \"Model\" }\n").unwrap();
+                    std::fs::write(sub.join("init.meta.json5"), "{ className: \"Model\" }\n")
+                        .unwrap();
                     std::fs::write(sub.join("Value.txt"), format!("value {n}")).unwrap();
                     let children: Vec<String> = (0..PARTS_PER_GROUP).map(|k| part(n + k)).collect();
                     std::fs::write(
                         sub.join("Parts.model.json5"),
-                        format!("{{ className: \"Model\", children: [{}] }}\n", children.join(",\n")),
+                        format!(
+                            "{{ className: \"Model\", children: [{}] }}\n",
+                            children.join(",\n")
+                        ),
                     )
                     .unwrap();
                 }
@@ -72,7 +81,10 @@ fn generate(root: &Path) -> usize {
 
 /// Baseline: list and read every file in parallel, doing nothing with the bytes.
 fn read_all(dir: &Path) -> usize {
-    let entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap()).collect();
+    let entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .collect();
     entries
         .par_iter()
         .map(|entry| {
@@ -87,7 +99,11 @@ fn read_all(dir: &Path) -> usize {
 
 fn get_status(port: u16, path: &str) -> Option<u16> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).ok()?;
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
@@ -117,7 +133,12 @@ impl Drop for Server {
 fn start(project: &Path, port: u16) -> (Server, Duration) {
     let started = Instant::now();
     let child = Command::new(common::atlas_bin())
-        .args(["serve", project.to_str().unwrap(), "--port", &port.to_string()])
+        .args([
+            "serve",
+            project.to_str().unwrap(),
+            "--port",
+            &port.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -128,13 +149,20 @@ fn start(project: &Path, port: u16) -> (Server, Duration) {
             return (server, started.elapsed());
         }
         assert!(server.0.try_wait().unwrap().is_none(), "atlas serve exited");
-        assert!(started.elapsed() < Duration::from_secs(60), "atlas serve did not come up");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "atlas serve did not come up"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -153,7 +181,10 @@ fn main() {
     let started = Instant::now();
     let instances = generate(&project);
     let files = common::count_files(&project);
-    eprintln!("generated {instances} instances in {files} files in {:.2?}", started.elapsed());
+    eprintln!(
+        "generated {instances} instances in {files} files in {:.2?}",
+        started.elapsed()
+    );
     let _ = read_all(&project);
 
     let mut reads = Vec::new();
@@ -176,9 +207,12 @@ fn main() {
     // Edit latency: write a module, wait for its patch.
     let port = free_port();
     let (server, _) = start(&project, port);
-    let (mut socket, _) = tungstenite::connect(format!("ws://127.0.0.1:{port}/api/socket/0")).expect("WebSocket");
+    let (mut socket, _) =
+        tungstenite::connect(format!("ws://127.0.0.1:{port}/api/socket/0")).expect("WebSocket");
     if let tungstenite::stream::MaybeTlsStream::Plain(stream) = socket.get_mut() {
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
     }
     let mut latencies = Vec::with_capacity(EDITS);
     for edit in 0..EDITS {
@@ -205,7 +239,10 @@ fn main() {
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("serve benchmark: {instances} instances from {files} files");
-    println!("  startup to first /api/rojo answer (median of 3): {:.3} s", startup.as_secs_f64());
+    println!(
+        "  startup to first /api/rojo answer (median of 3): {:.3} s",
+        startup.as_secs_f64()
+    );
     println!("  peak memory: {peak:.0} MB");
     println!(
         "  edit-to-patch over {EDITS} edits: median {:.1} ms, p99 {:.1} ms (max {:.1} ms)",
@@ -213,7 +250,13 @@ fn main() {
         ms(percentile(&latencies, 0.99)),
         ms(latencies[latencies.len() - 1])
     );
-    println!("  baseline parallel read of the same files: {:.3} s", read.as_secs_f64());
-    println!("  ratio startup / read: {:.2}", startup.as_secs_f64() / read.as_secs_f64());
+    println!(
+        "  baseline parallel read of the same files: {:.3} s",
+        read.as_secs_f64()
+    );
+    println!(
+        "  ratio startup / read: {:.2}",
+        startup.as_secs_f64() / read.as_secs_f64()
+    );
     println!("  targets: startup <= 0.75 s, <= 250 MB peak, median edit-to-patch <= 60 ms");
 }

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use atlas::json_value::Value;
 use atlas::serve::wire::{ServerInfo, SubscribeMessage, PROTOCOL_VERSION, VISIBLE_SERVICES};
 use atlas::serve::{
-    read_body, ApiError, AppState, Encoding, ErrorKind, LiveServer, ServeError, ServeSession, ServerConfig,
-    ServerExit, SyncbackPayload,
+    read_body, ApiError, AppState, Encoding, ErrorKind, LiveServer, ServeError, ServeSession,
+    ServerConfig, ServerExit, SyncbackPayload,
 };
 use axum::body::Body;
 use axum::extract::State;
@@ -26,7 +26,12 @@ fn string(text: &str) -> Option<Value> {
     Some(Value::object([("String", Value::from(text))]))
 }
 
-fn updated_property(messages: &[SubscribeMessage], id: &str, property: &str, value: &Option<Value>) -> bool {
+fn updated_property(
+    messages: &[SubscribeMessage],
+    id: &str,
+    property: &str,
+    value: &Option<Value>,
+) -> bool {
     messages.iter().any(|m| {
         m.updated
             .iter()
@@ -35,9 +40,11 @@ fn updated_property(messages: &[SubscribeMessage], id: &str, property: &str, val
 }
 
 fn updated_any(messages: &[SubscribeMessage], id: &str, property: &str) -> bool {
-    messages
-        .iter()
-        .any(|m| m.updated.iter().any(|u| u.id == id && u.changed_properties.contains_key(property)))
+    messages.iter().any(|m| {
+        m.updated
+            .iter()
+            .any(|u| u.id == id && u.changed_properties.contains_key(property))
+    })
 }
 
 fn removed(messages: &[SubscribeMessage], id: &str) -> bool {
@@ -45,9 +52,11 @@ fn removed(messages: &[SubscribeMessage], id: &str) -> bool {
 }
 
 fn added(messages: &[SubscribeMessage], name: &str, class: &str) -> bool {
-    messages
-        .iter()
-        .any(|m| m.added.values().any(|i| i.name == name && i.class_name == class))
+    messages.iter().any(|m| {
+        m.added
+            .values()
+            .any(|i| i.name == name && i.class_name == class)
+    })
 }
 
 #[test]
@@ -56,7 +65,11 @@ fn initial_tree_matches_build() {
         run_serve_test(fixture, |session| {
             let served = session.tree().node();
             let differences = served.diff(&session.built());
-            assert!(differences.is_empty(), "{fixture}:\n{}", differences.join("\n"));
+            assert!(
+                differences.is_empty(),
+                "{fixture}:\n{}",
+                differences.join("\n")
+            );
         });
     }
 }
@@ -79,7 +92,11 @@ fn server_info_describes_the_session() {
         let map = raw.as_object().unwrap();
         assert!(!map.contains_key("gameId"));
         assert_eq!(map.get("lastSyncback"), Some(&Value::Null));
-        assert!(matches!(map["placeId"], Value::Float(_)), "{:?}", map["placeId"]);
+        assert!(
+            matches!(map["placeId"], Value::Float(_)),
+            "{:?}",
+            map["placeId"]
+        );
     });
 }
 
@@ -100,7 +117,11 @@ fn script_edit_create_rename_delete() {
         let fresh = session.tree().expect_id("ReplicatedStorage/Fresh");
         session.expect_patch(
             || {
-                std::fs::rename(session.path("src/shared/Fresh.server.luau"), session.path("src/shared/Renamed.client.luau")).unwrap()
+                std::fs::rename(
+                    session.path("src/shared/Fresh.server.luau"),
+                    session.path("src/shared/Renamed.client.luau"),
+                )
+                .unwrap()
             },
             "Fresh removed and Renamed added",
             |m| removed(m, &fresh) && added(m, "Renamed", "Script"),
@@ -121,12 +142,22 @@ fn meta_file_create_edit_delete() {
     run_serve_test("basic", |session| {
         let util = session.tree().expect_id("ReplicatedStorage/Util");
         session.expect_patch(
-            || session.write("src/shared/Util.meta.json5", "{ attributes: { Level: 3 } }\n"),
+            || {
+                session.write(
+                    "src/shared/Util.meta.json5",
+                    "{ attributes: { Level: 3 } }\n",
+                )
+            },
             "Attributes on Util",
             |m| updated_any(m, &util, "Attributes"),
         );
         session.expect_patch(
-            || session.write("src/shared/Util.meta.json5", "{ attributes: { Level: 4 } }\n"),
+            || {
+                session.write(
+                    "src/shared/Util.meta.json5",
+                    "{ attributes: { Level: 4 } }\n",
+                )
+            },
             "changed Attributes on Util",
             |m| updated_any(m, &util, "Attributes"),
         );
@@ -137,9 +168,20 @@ fn meta_file_create_edit_delete() {
             |m| updated_property(m, &config, "Attributes", &None),
         );
         session.expect_patch(
-            || session.write("src/shared/Lib/init.meta.json5", "{ properties: { Archivable: false } }\n"),
+            || {
+                session.write(
+                    "src/shared/Lib/init.meta.json5",
+                    "{ properties: { Archivable: false } }\n",
+                )
+            },
             "Archivable on Lib",
-            |m| updated_any(m, &session.tree().expect_id("ReplicatedStorage/Lib"), "Archivable"),
+            |m| {
+                updated_any(
+                    m,
+                    &session.tree().expect_id("ReplicatedStorage/Lib"),
+                    "Archivable",
+                )
+            },
         );
     });
 }
@@ -151,24 +193,57 @@ fn model_file_edit_create_rename_delete() {
         let floor = tree.expect_id("Workspace/Parts/Floor");
         let pointer = tree.expect_id("Workspace/Parts/Pointer");
         session.expect_patch(
-            || session.write("src/parts/Floor.model.json5", "{ className: \"Part\", properties: { Anchored: false, Size: [10, 1, 10] } }\n"),
+            || {
+                session.write(
+                    "src/parts/Floor.model.json5",
+                    "{ className: \"Part\", properties: { Anchored: false, Size: [10, 1, 10] } }\n",
+                )
+            },
             "Anchored false on Floor",
-            |m| updated_property(m, &floor, "Anchored", &Some(Value::object([("Bool", Value::Bool(false))]))),
+            |m| {
+                updated_property(
+                    m,
+                    &floor,
+                    "Anchored",
+                    &Some(Value::object([("Bool", Value::Bool(false))])),
+                )
+            },
         );
         session.expect_patch(
-            || session.write("src/parts/Wall.model.json5", "{ className: \"WedgePart\", children: [{ className: \"Decal\" }] }\n"),
+            || {
+                session.write(
+                    "src/parts/Wall.model.json5",
+                    "{ className: \"WedgePart\", children: [{ className: \"Decal\" }] }\n",
+                )
+            },
             "an added WedgePart with its Decal",
             |m| added(m, "Wall", "WedgePart") && added(m, "Decal", "Decal"),
         );
         // Renaming the target of a Rojo_Ref_ attribute breaks the reference: the
         // property goes away, as in a build.
         session.expect_patch(
-            || std::fs::rename(session.path("src/parts/Floor.model.json5"), session.path("src/parts/Ground.model.json5")).unwrap(),
+            || {
+                std::fs::rename(
+                    session.path("src/parts/Floor.model.json5"),
+                    session.path("src/parts/Ground.model.json5"),
+                )
+                .unwrap()
+            },
             "Floor replaced by Ground and Pointer.Value cleared",
-            |m| removed(m, &floor) && added(m, "Ground", "Part") && updated_property(m, &pointer, "Value", &None),
+            |m| {
+                removed(m, &floor)
+                    && added(m, "Ground", "Part")
+                    && updated_property(m, &pointer, "Value", &None)
+            },
         );
         session.expect_patch(
-            || std::fs::rename(session.path("src/parts/Ground.model.json5"), session.path("src/parts/Floor.model.json5")).unwrap(),
+            || {
+                std::fs::rename(
+                    session.path("src/parts/Ground.model.json5"),
+                    session.path("src/parts/Floor.model.json5"),
+                )
+                .unwrap()
+            },
             "Floor back and Pointer.Value pointing at it",
             |m| added(m, "Floor", "Part") && updated_any(m, &pointer, "Value"),
         );
@@ -191,11 +266,21 @@ fn folder_create_rename_delete() {
                 session.write("src/shared/Group/B.txt", "b");
             },
             "an added Group with its children",
-            |m| added(m, "Group", "Folder") && added(m, "A", "ModuleScript") && added(m, "B", "StringValue"),
+            |m| {
+                added(m, "Group", "Folder")
+                    && added(m, "A", "ModuleScript")
+                    && added(m, "B", "StringValue")
+            },
         );
         let group = session.tree().expect_id("ReplicatedStorage/Group");
         session.expect_patch(
-            || std::fs::rename(session.path("src/shared/Group"), session.path("src/shared/Team")).unwrap(),
+            || {
+                std::fs::rename(
+                    session.path("src/shared/Group"),
+                    session.path("src/shared/Team"),
+                )
+                .unwrap()
+            },
             "Group replaced by Team",
             |m| removed(m, &group) && added(m, "Team", "Folder") && added(m, "A", "ModuleScript"),
         );
@@ -246,9 +331,10 @@ fn project_file_edits_resync_the_project() {
     run_serve_test("basic", |session| {
         let workspace = session.tree().expect_id("Workspace");
         let text = std::fs::read_to_string(session.path("default.project.json5")).unwrap();
-        let text = text
-            .replace("Gravity: 100", "Gravity: 50")
-            .replace("Parts: {", "Lights: { $className: \"Folder\" },\n      Parts: {");
+        let text = text.replace("Gravity: 100", "Gravity: 50").replace(
+            "Parts: {",
+            "Lights: { $className: \"Folder\" },\n      Parts: {",
+        );
         session.expect_patch(
             || session.write("default.project.json5", &text),
             "the new Gravity and an added Lights folder",
@@ -264,7 +350,9 @@ fn project_file_edits_resync_the_project() {
 #[test]
 fn nested_projects_follow_their_files() {
     run_serve_test("nested", |session| {
-        let main = session.tree().expect_id("ReplicatedStorage/Packages/Lib/Source/Main");
+        let main = session
+            .tree()
+            .expect_id("ReplicatedStorage/Packages/Lib/Source/Main");
         session.expect_patch(
             || session.write("packages/Lib/src/Main.luau", "return 'changed'\n"),
             "the new Source of Main",
@@ -298,8 +386,17 @@ fn burst_of_writes_ends_equal_to_a_fresh_build() {
                 7 => {
                     let _ = std::fs::remove_file(session.path(&file));
                 }
-                8 => session.write(&format!("src/shared/Burst/Sub{}/init.meta.json5", i % 5), &format!("{{ attributes: {{ N: {i} }} }}\n")),
-                9 => session.write("src/parts/Floor.model.json5", &format!("{{ className: \"Part\", properties: {{ Transparency: {}.5 }} }}\n", i % 3)),
+                8 => session.write(
+                    &format!("src/shared/Burst/Sub{}/init.meta.json5", i % 5),
+                    &format!("{{ attributes: {{ N: {i} }} }}\n"),
+                ),
+                9 => session.write(
+                    "src/parts/Floor.model.json5",
+                    &format!(
+                        "{{ className: \"Part\", properties: {{ Transparency: {}.5 }} }}\n",
+                        i % 3
+                    ),
+                ),
                 _ => session.write(&file, &format!("return {i}\n")),
             }
         }
@@ -325,11 +422,23 @@ fn reconnecting_with_an_old_cursor_gets_missed_messages() {
         let now = session.tree().response.message_cursor;
         assert!(now >= start + 2);
         let mut socket = session.connect(start, false);
-        let packet = socket.next_packet(Duration::from_secs(5)).expect("missed messages");
+        let packet = socket
+            .next_packet(Duration::from_secs(5))
+            .expect("missed messages");
         assert_eq!(packet.body.message_cursor, now);
         assert_eq!(packet.body.messages.len() as u32, now - start);
-        assert!(updated_property(&packet.body.messages, &util, "Source", &string("return 1\n")));
-        assert!(updated_property(&packet.body.messages, &util, "Source", &string("return 2\n")));
+        assert!(updated_property(
+            &packet.body.messages,
+            &util,
+            "Source",
+            &string("return 1\n")
+        ));
+        assert!(updated_property(
+            &packet.body.messages,
+            &util,
+            "Source",
+            &string("return 2\n")
+        ));
         // Up to date: nothing until the next change.
         let mut current = session.connect(now, false);
         assert!(current.next_packet(Duration::from_millis(500)).is_none());
@@ -344,15 +453,29 @@ fn read_answers_404_for_unknown_ids_and_400_for_malformed_ones() {
         let read = session.read(&[&util]);
         assert_eq!(read.instances.len(), 1);
         let lib = tree.expect_id("ReplicatedStorage/Lib");
-        assert_eq!(session.read(&[&lib]).instances.len(), 2, "Lib and its Helper");
+        assert_eq!(
+            session.read(&[&lib]).instances.len(),
+            2,
+            "Lib and its Helper"
+        );
         let unknown = "0123456789abcdef0123456789abcdef";
-        let details = session.get(&format!("/api/read/{util},{unknown}")).assert_error(404, "NotFound");
+        let details = session
+            .get(&format!("/api/read/{util},{unknown}"))
+            .assert_error(404, "NotFound");
         assert!(details.details.contains(unknown));
         session.get("/api/read/xyz").assert_error(400, "BadRequest");
-        session.get(&format!("/api/read/{util},")).assert_error(400, "BadRequest");
-        session.get("/api/nothing-here").assert_error(404, "NotFound");
-        session.get("/api/socket/12").assert_error(400, "BadRequest");
-        session.get("/api/socket/abc").assert_error(400, "BadRequest");
+        session
+            .get(&format!("/api/read/{util},"))
+            .assert_error(400, "BadRequest");
+        session
+            .get("/api/nothing-here")
+            .assert_error(404, "NotFound");
+        session
+            .get("/api/socket/12")
+            .assert_error(400, "BadRequest");
+        session
+            .get("/api/socket/abc")
+            .assert_error(400, "BadRequest");
     });
 }
 
@@ -360,8 +483,20 @@ fn read_answers_404_for_unknown_ids_and_400_for_malformed_ones() {
 fn request_guard_refuses_foreign_requests() {
     run_serve_test_with("basic", &["--max-body-size", "1000"], |session| {
         let port = session.port.to_string();
-        for host in ["localhost", "127.0.0.1", "[::1]", &format!("localhost:{port}"), &format!("127.0.0.1:{port}")] {
-            assert_eq!(session.request("GET", "/api/rojo", &[("Host", host)], &[]).status, 200, "{host}");
+        for host in [
+            "localhost",
+            "127.0.0.1",
+            "[::1]",
+            &format!("localhost:{port}"),
+            &format!("127.0.0.1:{port}"),
+        ] {
+            assert_eq!(
+                session
+                    .request("GET", "/api/rojo", &[("Host", host)], &[])
+                    .status,
+                200,
+                "{host}"
+            );
         }
         for host in ["example.com", &format!("evil.test:{port}"), "127.0.0.1:1"] {
             session
@@ -369,22 +504,54 @@ fn request_guard_refuses_foreign_requests() {
                 .assert_error(400, "BadRequest");
         }
         session
-            .request("GET", "/api/rojo", &[("Origin", "https://example.com")], &[])
+            .request(
+                "GET",
+                "/api/rojo",
+                &[("Origin", "https://example.com")],
+                &[],
+            )
             .assert_error(403, "Forbidden");
         session
             .request("GET", "/api/rojo", &[("Origin", "null")], &[])
             .assert_error(403, "Forbidden");
-        assert_eq!(session.request("GET", "/api/rojo", &[("Origin", "http://localhost:3000")], &[]).status, 200);
+        assert_eq!(
+            session
+                .request(
+                    "GET",
+                    "/api/rojo",
+                    &[("Origin", "http://localhost:3000")],
+                    &[]
+                )
+                .status,
+            200
+        );
         // Bodies: the guard runs before routing, so any POST shows it.
         session
-            .request("POST", "/api/rojo", &[("Content-Type", "text/plain")], b"{}")
+            .request(
+                "POST",
+                "/api/rojo",
+                &[("Content-Type", "text/plain")],
+                b"{}",
+            )
             .assert_error(415, "UnsupportedMediaType");
-        session.request("POST", "/api/rojo", &[], b"{}").assert_error(415, "UnsupportedMediaType");
         session
-            .request("POST", "/api/rojo", &[("Content-Type", "application/msgpack")], &[0u8; 2000])
+            .request("POST", "/api/rojo", &[], b"{}")
+            .assert_error(415, "UnsupportedMediaType");
+        session
+            .request(
+                "POST",
+                "/api/rojo",
+                &[("Content-Type", "application/msgpack")],
+                &[0u8; 2000],
+            )
             .assert_error(413, "PayloadTooLarge");
         session
-            .request("POST", "/api/rojo", &[("Content-Type", "application/msgpack")], &[0x80])
+            .request(
+                "POST",
+                "/api/rojo",
+                &[("Content-Type", "application/msgpack")],
+                &[0x80],
+            )
             .assert_error(405, "MethodNotAllowed");
     });
 }
@@ -399,8 +566,12 @@ fn json_when_the_client_accepts_it() {
         assert_eq!(info["projectName"], "ServeBasic");
         assert!(info["lastSyncback"].is_null());
         let root = info["rootInstanceId"].as_str().unwrap().to_string();
-        let read: serde_json::Value =
-            serde_json::from_slice(&session.request("GET", &format!("/api/read/{root}"), &accept, &[]).body).unwrap();
+        let read: serde_json::Value = serde_json::from_slice(
+            &session
+                .request("GET", &format!("/api/read/{root}"), &accept, &[])
+                .body,
+        )
+        .unwrap();
         assert_eq!(read["instances"][&root]["ClassName"], "DataModel");
         let errors = session.request("GET", "/api/read/nope", &accept, &[]);
         assert_eq!(errors.header("content-type"), Some("application/json"));
@@ -409,8 +580,17 @@ fn json_when_the_client_accepts_it() {
         let util = session.tree().expect_id("ReplicatedStorage/Util");
         let mut socket = session.connect(read["messageCursor"].as_u64().unwrap() as u32, true);
         session.write("src/shared/Util.luau", "return 'json'\n");
-        let messages = socket.wait_for("a JSON packet", |m| updated_any(m, &util, "Source"), session);
-        assert!(updated_property(&messages, &util, "Source", &string("return 'json'\n")));
+        let messages = socket.wait_for(
+            "a JSON packet",
+            |m| updated_any(m, &util, "Source"),
+            session,
+        );
+        assert!(updated_property(
+            &messages,
+            &util,
+            "Source",
+            &string("return 'json'\n")
+        ));
     });
 }
 
@@ -419,7 +599,10 @@ fn a_port_in_use_is_a_clear_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let temp = tempfile::tempdir().unwrap();
-    common::copy_dir(&common::repo_root().join("rojo-test/serve-tests/basic"), temp.path());
+    common::copy_dir(
+        &common::repo_root().join("rojo-test/serve-tests/basic"),
+        temp.path(),
+    );
     let output = std::process::Command::new(common::atlas_bin())
         .arg("serve")
         .arg(temp.path())
@@ -429,7 +612,10 @@ fn a_port_in_use_is_a_clear_error() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains(&format!("port {port}")) && stderr.contains("already in use"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("port {port}")) && stderr.contains("already in use"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     drop(listener);
 }
@@ -438,9 +624,15 @@ fn a_port_in_use_is_a_clear_error() {
 fn cli_prints_the_address_and_uses_the_project_port() {
     let port = free_port();
     let temp = tempfile::tempdir().unwrap();
-    common::copy_dir(&common::repo_root().join("rojo-test/serve-tests/nested"), temp.path());
+    common::copy_dir(
+        &common::repo_root().join("rojo-test/serve-tests/nested"),
+        temp.path(),
+    );
     let project = temp.path().join("default.project.json5");
-    let text = std::fs::read_to_string(&project).unwrap().replace("name: \"Nested\",", &format!("name: \"Nested\",\n  servePort: {port},"));
+    let text = std::fs::read_to_string(&project).unwrap().replace(
+        "name: \"Nested\",",
+        &format!("name: \"Nested\",\n  servePort: {port},"),
+    );
     std::fs::write(&project, text).unwrap();
     let mut child = std::process::Command::new(common::atlas_bin())
         .arg("serve")
@@ -453,7 +645,10 @@ fn cli_prints_the_address_and_uses_the_project_port() {
     std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(line.trim(), format!("Atlas server listening on http://127.0.0.1:{port}"));
+    assert_eq!(
+        line.trim(),
+        format!("Atlas server listening on http://127.0.0.1:{port}")
+    );
 }
 
 /// Threads the server, the watcher and the change processor run on (by their names).
@@ -465,7 +660,9 @@ fn serve_threads() -> usize {
         .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
         .filter(|name| {
             let name = name.trim();
-            name.starts_with("atlas-serve") || name.starts_with("atlas change") || name.starts_with("notify-rs")
+            name.starts_with("atlas-serve")
+                || name.starts_with("atlas change")
+                || name.starts_with("notify-rs")
         })
         .count()
 }
@@ -485,7 +682,10 @@ async fn request_syncback(State(state): State<AppState>, encoding: Encoding) -> 
     if state.request_exit(ServerExit::SyncbackRequested(Box::new(payload))) {
         encoding.ok(&"syncback_initiated")
     } else {
-        encoding.error(ApiError::new(ErrorKind::Conflict, "a syncback is already in progress"))
+        encoding.error(ApiError::new(
+            ErrorKind::Conflict,
+            "a syncback is already in progress",
+        ))
     }
 }
 
@@ -495,7 +695,10 @@ async fn request_syncback(State(state): State<AppState>, encoding: Encoding) -> 
 #[test]
 fn sessions_start_stop_and_start_again_in_one_process() {
     let temp = tempfile::tempdir().unwrap();
-    common::copy_dir(&common::repo_root().join("rojo-test/serve-tests/basic"), temp.path());
+    common::copy_dir(
+        &common::repo_root().join("rojo-test/serve-tests/basic"),
+        temp.path(),
+    );
     let port = free_port();
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let before = serve_threads();
@@ -513,34 +716,66 @@ fn sessions_start_stop_and_start_again_in_one_process() {
             .unwrap_or_else(|e| panic!("round {round}: {e}"));
         assert_eq!(server.local_addr(), address);
         // A second server cannot take the port.
-        let clash = LiveServer::new(Arc::new(ServeSession::new_unwatched(temp.path()).unwrap()), ServerConfig::default()).bind(address);
+        let clash = LiveServer::new(
+            Arc::new(ServeSession::new_unwatched(temp.path()).unwrap()),
+            ServerConfig::default(),
+        )
+        .bind(address);
         assert!(matches!(clash, Err(ServeError::PortInUse { port: p, .. }) if p == port));
         let handle = server.handle();
         let thread = std::thread::spawn(move || server.run());
         let started = Instant::now();
-        while try_http(port, "GET", "/api/rojo", &[], &[]).map(|r| r.status).ok() != Some(200) {
-            assert!(started.elapsed() < Duration::from_secs(10), "server did not come up");
+        while try_http(port, "GET", "/api/rojo", &[], &[])
+            .map(|r| r.status)
+            .ok()
+            != Some(200)
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "server did not come up"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(serve_threads() > before);
 
         let msgpack = [("Content-Type", "application/msgpack")];
         let echoed = try_http(port, "POST", "/api/echo", &msgpack, b"\x91\x01").unwrap();
-        assert_eq!((echoed.status, echoed.body.as_slice()), (200, &b"\x91\x01"[..]));
-        try_http(port, "POST", "/api/echo", &[("Content-Type", "text/plain")], b"x")
-            .unwrap()
-            .assert_error(415, "UnsupportedMediaType");
+        assert_eq!(
+            (echoed.status, echoed.body.as_slice()),
+            (200, &b"\x91\x01"[..])
+        );
+        try_http(
+            port,
+            "POST",
+            "/api/echo",
+            &[("Content-Type", "text/plain")],
+            b"x",
+        )
+        .unwrap()
+        .assert_error(415, "UnsupportedMediaType");
         // Without a length, the body is capped while it is read.
-        let chunked = [("Content-Type", "application/msgpack"), ("Transfer-Encoding", "chunked")];
+        let chunked = [
+            ("Content-Type", "application/msgpack"),
+            ("Transfer-Encoding", "chunked"),
+        ];
         let mut body = format!("{:x}\r\n", 100).into_bytes();
         body.extend_from_slice(&[0u8; 100]);
         body.extend_from_slice(b"\r\n0\r\n\r\n");
         try_http(port, "POST", "/api/echo", &chunked, &body)
             .unwrap()
             .assert_error(413, "PayloadTooLarge");
-        try_http(port, "POST", "/api/echo", &[("Content-Type", "application/msgpack"), ("Host", "evil.test")], b"")
-            .unwrap()
-            .assert_error(400, "BadRequest");
+        try_http(
+            port,
+            "POST",
+            "/api/echo",
+            &[
+                ("Content-Type", "application/msgpack"),
+                ("Host", "evil.test"),
+            ],
+            b"",
+        )
+        .unwrap()
+        .assert_error(400, "BadRequest");
 
         let exit = if round == 0 {
             handle.shutdown();
@@ -548,7 +783,10 @@ fn sessions_start_stop_and_start_again_in_one_process() {
         } else {
             let answer = try_http(port, "POST", "/api/syncback-test", &msgpack, b"").unwrap();
             assert_eq!(answer.status, 200);
-            assert!(!handle.request_exit(ServerExit::Shutdown), "the first request wins");
+            assert!(
+                !handle.request_exit(ServerExit::Shutdown),
+                "the first request wins"
+            );
             thread.join().unwrap().unwrap()
         };
         match (round, exit) {
@@ -556,12 +794,22 @@ fn sessions_start_stop_and_start_again_in_one_process() {
             (1, ServerExit::SyncbackRequested(payload)) => assert_eq!(payload.place_id, Some(7)),
             (_, other) => panic!("round {round}: unexpected exit {other:?}"),
         }
-        assert!(weak.upgrade().is_none(), "round {round}: the session outlived its server");
+        assert!(
+            weak.upgrade().is_none(),
+            "round {round}: the session outlived its server"
+        );
         let stopped = Instant::now();
         while serve_threads() > before {
-            assert!(stopped.elapsed() < Duration::from_secs(5), "round {round}: {} threads left", serve_threads() - before);
+            assert!(
+                stopped.elapsed() < Duration::from_secs(5),
+                "round {round}: {} threads left",
+                serve_threads() - before
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(try_http(port, "GET", "/api/rojo", &[], &[]).is_err(), "the port is closed");
+        assert!(
+            try_http(port, "GET", "/api/rojo", &[], &[]).is_err(),
+            "the port is closed"
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! Shared benchmark helpers: running the release `atlas` binary and measuring it.
 #![allow(dead_code)]
 
+pub mod place;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -34,7 +34,11 @@ impl BuildCommand {
         let count = built.dom.descendants().count();
         place_file::write(&self.output, &built.dom)
             .with_context(|| format!("writing {}", self.output.display()))?;
-        log::debug!("wrote {} at {:.2?}", self.output.display(), started.elapsed());
+        log::debug!(
+            "wrote {} at {:.2?}",
+            self.output.display(),
+            started.elapsed()
+        );
         // The process ends right after; freeing 100k instances one by one is wasted time.
         std::mem::forget(built);
         eprintln!(

@@ -55,12 +55,16 @@ impl ServeCommand {
                 .unwrap_or(DEFAULT_SERVE_PORT);
             SocketAddr::new(ip, port)
         };
+        let project_folder = session
+            .as_ref()
+            .map(|session| session.project().folder().to_path_buf())
+            .context("no session")?;
         let mut last_syncback = None;
         let mut last_syncback_ran = false;
         loop {
             let current = match session.take() {
                 Some(session) => session,
-                None => self.start_session()?,
+                None => self.restart_session(&project_folder, &mut last_syncback)?,
             };
             let config = ServerConfig {
                 max_body_size: self.max_body_size.unwrap_or(DEFAULT_MAX_BODY_SIZE),
@@ -68,7 +72,7 @@ impl ServeCommand {
                 last_syncback: last_syncback.take(),
                 ..ServerConfig::default()
             };
-            let retries = if last_syncback_ran { 50 } else { 0 };
+            let retries = if last_syncback_ran { 100 } else { 0 };
             let server = bind_with_retry(Arc::new(current), config, address, retries)?;
             println!("Atlas server listening on http://{}", server.local_addr());
             let _ = std::io::stdout().flush();
@@ -134,6 +138,38 @@ impl ServeCommand {
                 }
             }
         }
+    }
+
+    /// Starts the session after a live syncback. If the files it wrote do not load (the
+    /// process must not die because of a syncback), the backup is restored, the outcome
+    /// reports why, and the session starts from the restored project.
+    fn restart_session(
+        &self,
+        project_folder: &std::path::Path,
+        last_syncback: &mut Option<LastSyncback>,
+    ) -> anyhow::Result<ServeSession> {
+        let error = match self.start_session() {
+            Ok(session) => return Ok(session),
+            Err(error) => error,
+        };
+        log::error!("the project written by live syncback does not load: {error:#}; restoring it");
+        eprintln!(
+            "Live syncback: the written project does not load ({error:#}); restoring the backup"
+        );
+        let restored = syncback::undo(project_folder);
+        if let Err(undo) = &restored {
+            log::error!("restoring the backup failed: {undo}");
+        }
+        if let Some(outcome) = last_syncback.as_mut() {
+            outcome.ok = false;
+            outcome.error = Some(match restored {
+                Ok(_) => format!("the written project did not load, so it was restored: {error:#}"),
+                Err(undo) => format!(
+                    "the written project did not load ({error:#}) and restoring it failed: {undo}"
+                ),
+            });
+        }
+        self.start_session()
     }
 
     fn start_session(&self) -> anyhow::Result<ServeSession> {

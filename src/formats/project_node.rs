@@ -47,15 +47,7 @@ pub fn snapshot_project(
         Some(name) if !project.name_is_explicit => name,
         _ => project.name.as_str(),
     };
-    let snapshot = snapshot_project_node(
-        &ctx,
-        vfs,
-        project,
-        &project.tree,
-        name,
-        None,
-        &mut Vec::new(),
-    )?;
+    let snapshot = snapshot_project_node(&ctx, vfs, project, &project.tree, name, None, &[])?;
     Ok(snapshot.map(|mut s| {
         s.metadata.relevant_paths.push(project.file_path.clone());
         s
@@ -90,7 +82,7 @@ pub fn snapshot_project_node(
     node: &ProjectNode,
     name: &str,
     parent_class: Option<&str>,
-    node_path: &mut Vec<String>,
+    node_path: &[String],
 ) -> SnapshotResult {
     let project_file = &project.file_path;
     let where_ = |node_path: &[String]| {
@@ -160,7 +152,7 @@ pub fn snapshot_project_node(
     snapshot.metadata.fs_name = Some(name.to_string());
     snapshot.metadata.instigating_source = Some(InstigatingSource::ProjectNode {
         project_file: project_file.clone(),
-        node_path: node_path.clone(),
+        node_path: node_path.to_vec(),
     });
     snapshot.metadata.kind = Some(if had_path {
         snapshot.metadata.kind.unwrap_or(FileKind::ProjectNode)
@@ -182,7 +174,7 @@ pub fn snapshot_project_node(
     let built: Vec<Option<InstanceSnapshot>> = children
         .par_iter()
         .map(|(child_name, child)| {
-            let mut child_path = node_path.clone();
+            let mut child_path = node_path.to_vec();
             child_path.push(child_name.clone());
             snapshot_project_node(
                 ctx,
@@ -191,7 +183,7 @@ pub fn snapshot_project_node(
                 child,
                 child_name,
                 Some(&class_name),
-                &mut child_path,
+                &child_path,
             )
         })
         .collect::<Result<_, _>>()?;

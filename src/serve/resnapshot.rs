@@ -62,7 +62,7 @@ pub fn resnapshot(
                 node,
                 &name,
                 parent_class.as_deref(),
-                &mut node_path.clone(),
+                node_path,
             )
         }
         None => Err(SnapshotError::new(
@@ -75,9 +75,7 @@ pub fn resnapshot(
 /// The instance to re-read for `id`: itself, or its nearest ancestor with a source (the
 /// children of a model file have none).
 pub fn source_instance(tree: &Tree, id: Ref) -> Option<Ref> {
-    if tree.dom().get_by_ref(id).is_none() {
-        return None;
-    }
+    tree.dom().get_by_ref(id)?;
     tree.dom()
         .ancestors_of(id)
         .map(|instance| instance.referent())

@@ -71,9 +71,13 @@ impl ServeSession {
             std::fs::canonicalize(project_path).unwrap_or_else(|_| project_path.to_path_buf());
         let project = project::load(&absolute)?;
         let folder = project.folder().to_path_buf();
-        let snapshot =
-            project_node::snapshot_project(&Context::default(), &Vfs::new_default(), &project, None)?
-                .ok_or_else(|| SessionError::EmptyProject(project.file_path.clone()))?;
+        let snapshot = project_node::snapshot_project(
+            &Context::default(),
+            &Vfs::new_default(),
+            &project,
+            None,
+        )?
+        .ok_or_else(|| SessionError::EmptyProject(project.file_path.clone()))?;
         let read = started.elapsed();
 
         // Watching starts once the files are read (watching while reading would queue an
@@ -176,7 +180,11 @@ impl ServeSession {
         if let Some(processor) = processor {
             processor.stop();
         }
-        let watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let watcher = self
+            .watcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(watcher) = watcher {
             watcher.stop();
         }

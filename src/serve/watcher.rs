@@ -43,34 +43,37 @@ impl FileWatcher {
         on_change: impl Fn(Vec<PathBuf>) + Send + 'static,
     ) -> notify::Result<FileWatcher> {
         let folder = project_folder.to_path_buf();
-        let debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
-            match result {
-                Ok(events) => {
-                    let mut paths: Vec<PathBuf> = Vec::new();
-                    for event in events {
-                        if matches!(
-                            event.kind,
-                            EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_))
-                        ) {
-                            continue;
-                        }
-                        for path in &event.paths {
-                            if !is_hidden_below(path, &folder, false) && !paths.contains(path) {
-                                paths.push(path.clone());
+        let debouncer =
+            new_debouncer(
+                DEBOUNCE,
+                None,
+                move |result: DebounceEventResult| match result {
+                    Ok(events) => {
+                        let mut paths: Vec<PathBuf> = Vec::new();
+                        for event in events {
+                            if matches!(
+                                event.kind,
+                                EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_))
+                            ) {
+                                continue;
+                            }
+                            for path in &event.paths {
+                                if !is_hidden_below(path, &folder, false) && !paths.contains(path) {
+                                    paths.push(path.clone());
+                                }
                             }
                         }
+                        if !paths.is_empty() {
+                            on_change(paths);
+                        }
                     }
-                    if !paths.is_empty() {
-                        on_change(paths);
+                    Err(errors) => {
+                        for error in errors {
+                            log::warn!("file watcher: {error}");
+                        }
                     }
-                }
-                Err(errors) => {
-                    for error in errors {
-                        log::warn!("file watcher: {error}");
-                    }
-                }
-            }
-        })?;
+                },
+            )?;
         Ok(FileWatcher {
             debouncer: Some(debouncer),
             project_folder: project_folder.to_path_buf(),
@@ -176,7 +179,11 @@ mod tests {
         assert!(!hidden("/tmp/.tmpABC/project/src/.gitkeep"));
         assert!(!hidden("/tmp/.tmpABC/project/.git"));
         assert!(!hidden("/elsewhere/.git/x"));
-        assert!(is_hidden_below(Path::new("/tmp/.tmpABC/project/.git"), root, true));
+        assert!(is_hidden_below(
+            Path::new("/tmp/.tmpABC/project/.git"),
+            root,
+            true
+        ));
     }
 
     #[test]
@@ -194,8 +201,16 @@ mod tests {
         assert!(watcher.watch_entries(&root).unwrap());
         assert!(!watcher.watch_entries(&root).unwrap(), "already watched");
         assert!(watcher.watch_tree(&root.join("src")).unwrap());
-        assert!(!watcher.watch_tree(&root.join("src").join("deep")).unwrap(), "below a root");
-        assert!(!watcher.watch_entries(&root.join("src").join("deep")).unwrap(), "below a root");
+        assert!(
+            !watcher.watch_tree(&root.join("src").join("deep")).unwrap(),
+            "below a root"
+        );
+        assert!(
+            !watcher
+                .watch_entries(&root.join("src").join("deep"))
+                .unwrap(),
+            "below a root"
+        );
         assert!(!watcher.watch_tree(&root.join(".git")).unwrap(), "hidden");
         assert_eq!(watcher.roots(), [root.join("src")]);
         std::fs::write(root.join(".git").join("index"), "x").unwrap();
@@ -214,8 +229,14 @@ mod tests {
             }
         }
         assert!(wanted.iter().all(|w| seen.contains(w)), "{seen:?}");
-        assert!(!seen.iter().any(|p| p.starts_with(root.join(".git"))), "{seen:?}");
-        assert!(!seen.contains(&root.join("other").join("unwatched.luau")), "{seen:?}");
+        assert!(
+            !seen.iter().any(|p| p.starts_with(root.join(".git"))),
+            "{seen:?}"
+        );
+        assert!(
+            !seen.contains(&root.join("other").join("unwatched.luau")),
+            "{seen:?}"
+        );
         watcher.forget(&root.join("src"));
         assert!(watcher.roots().is_empty());
         watcher.stop();

@@ -109,9 +109,7 @@ impl Tree {
         let (dom, path_index) = std::thread::scope(|scope| {
             let index = scope.spawn(|| PathIndex::build(&metadata));
             let dom = WeakDom::new(builder);
-            let index = index
-                .join()
-                .unwrap_or_else(|_| PathIndex::build(&metadata));
+            let index = index.join().unwrap_or_else(|_| PathIndex::build(&metadata));
             (dom, index)
         });
         Tree {

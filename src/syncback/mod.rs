@@ -192,6 +192,7 @@ pub fn plan(
     );
     let timer = Instant::now();
     warnings.extend(layout.warnings.iter().cloned());
+    warnings.extend(unknown_class_warnings(dom, &layout));
     let emitted = emit::emit(dom, &layout, &rules);
     log::debug!(
         "syncback: {} files produced in {:.2?} ({})",
@@ -379,6 +380,34 @@ fn apply_node(tree: &mut ProjectNode, data: &emit::NodeData) {
         new_attributes.insert(name.clone(), kept.cloned().unwrap_or_else(|| value.clone()));
     }
     node.attributes = new_attributes;
+}
+
+/// One warning per class that the reflection database does not know: such instances are
+/// still written (their values in explicit form, so they build back), but a user should
+/// know their defaults could not be checked.
+fn unknown_class_warnings(dom: &WeakDom, layout: &layout::Layout) -> Vec<String> {
+    let database = filter::database();
+    let mut unknown: BTreeMap<&str, usize> = BTreeMap::new();
+    for referent in &layout.order {
+        if let Some(instance) = dom.get_by_ref(*referent) {
+            let class = instance.class.as_str();
+            if !database.classes.contains_key(class) {
+                *unknown.entry(class).or_default() += 1;
+            }
+        }
+    }
+    unknown
+        .into_iter()
+        .map(|(class, count)| {
+            let message = format!(
+                "class {class} ({count} instance{}) is not in the reflection database; \
+                 every property written in explicit form, since its defaults are unknown",
+                if count == 1 { "" } else { "s" }
+            );
+            log::warn!("{message}");
+            message
+        })
+        .collect()
 }
 
 /// Runs a syncback: plans, then (unless `dry_run`) writes safely. The dom may come from a

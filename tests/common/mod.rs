@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod live_syncback_util;
 pub mod serve_util;
 pub mod syncback_util;
 pub mod tree;
