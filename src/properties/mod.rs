@@ -182,11 +182,20 @@ fn shorthand_for(class: &str, property: &str, value: &Variant) -> Option<Value> 
     identical(&back, value).then_some(candidate)
 }
 
-/// Encode an attribute value: String, Float64, Bool bare; everything else explicit (a
-/// BinaryString is always explicit so it reads back as a BinaryString).
+/// Encode an attribute value: String, Float64, Bool bare; everything else explicit.
+///
+/// A BinaryString that is valid UTF-8 is written as a plain string too. Roblox has one
+/// string attribute type and place files store it as bytes, which rbx_binary and rbx_xml
+/// read back as BinaryString; `"ground"` and `{ BinaryString: "Z3JvdW5k" }` are the same
+/// attribute in a place, and only the first is readable in a meta file. Bytes that are not
+/// UTF-8 stay explicit, so nothing is lost.
 pub fn encode_attribute(value: &Variant) -> Value {
     match value {
         Variant::String(s) => Value::from(s.as_str()),
+        Variant::BinaryString(bytes) => match std::str::from_utf8(bytes.as_ref()) {
+            Ok(text) => Value::from(text),
+            Err(_) => encode_explicit(value),
+        },
         Variant::Float64(x) => Value::Float(*x),
         Variant::Bool(b) => Value::Bool(*b),
         other => encode_explicit(other),

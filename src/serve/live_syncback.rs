@@ -275,7 +275,7 @@ pub fn rebuild_dom(request: &SyncbackRequest) -> Result<WeakDom, ApiError> {
                                 chunk.class_name
                             ))
                         })?;
-                    builder.add_property(name.as_str(), as_in_a_file(variant));
+                    builder.add_property(name.as_str(), variant);
                 }
             }
             Some(other) => {
@@ -341,28 +341,6 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "the decoder failed".to_string())
-}
-
-/// A service property as a place file would give it. The plugin reads a service's
-/// attributes with `GetAttributes()`, so their strings arrive as `String`; rbx_binary and
-/// rbx_xml read every attribute string of a file as `BinaryString` (attribute strings may
-/// hold any bytes). Without this, live syncback would write a service's string attribute
-/// as `"text"` where `atlas syncback` of the same place writes `{ BinaryString: ... }`.
-fn as_in_a_file(value: Variant) -> Variant {
-    match value {
-        Variant::Attributes(attributes) => Variant::Attributes(
-            attributes
-                .into_iter()
-                .map(|(name, value)| match value {
-                    Variant::String(text) => {
-                        (name, Variant::BinaryString(text.into_bytes().into()))
-                    }
-                    other => (name, other),
-                })
-                .collect(),
-        ),
-        other => other,
-    }
 }
 
 /// Adds `POST /api/syncback` and `GET /api/syncback/schema` to a server.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use atlas::json_value::Value;
-use rbx_dom_weak::types::{Ref, Variant};
+use rbx_dom_weak::types::{BinaryString, Ref, Variant};
 use rbx_dom_weak::WeakDom;
 
 /// A canonical JSON5 dump of the tree under `root`: names, classes, every property in
@@ -144,9 +144,29 @@ pub fn compare_many(
     differences
 }
 
-/// Bit-exact equality (NaN equals NaN of the same bits).
+/// Bit-exact equality (NaN equals NaN of the same bits). Inside attributes, a String and
+/// a BinaryString with the same bytes are equal: a place file stores both as one string
+/// type, and syncback writes UTF-8 BinaryString attributes as plain strings.
 pub fn variants_equal(a: &Variant, b: &Variant) -> bool {
-    format!("{a:?}") == format!("{b:?}")
+    match (a, b) {
+        (Variant::Attributes(x), Variant::Attributes(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|((kx, vx), (ky, vy))| kx == ky && attribute_equal(vx, vy))
+        }
+        _ => format!("{a:?}") == format!("{b:?}"),
+    }
+}
+
+fn attribute_equal(a: &Variant, b: &Variant) -> bool {
+    match (a, b) {
+        (Variant::String(text), Variant::BinaryString(bytes))
+        | (Variant::BinaryString(bytes), Variant::String(text)) => {
+            text.as_bytes() == <BinaryString as AsRef<[u8]>>::as_ref(bytes)
+        }
+        _ => format!("{a:?}") == format!("{b:?}"),
+    }
 }
 
 fn is_default(class: &str, property: &str, value: &Variant) -> bool {

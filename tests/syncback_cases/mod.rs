@@ -234,7 +234,7 @@ fn attributes() -> WeakDom {
     attrs.insert("RBXInternal".into(), Variant::String("kept".into()));
     attrs.insert(
         "Blob".into(),
-        Variant::BinaryString(BinaryString::from(b"bytes\x00\x01".to_vec())),
+        Variant::BinaryString(BinaryString::from(b"bytes\xff\x00\x01".to_vec())),
     );
     attrs.insert(
         "Text".into(),
