@@ -274,6 +274,10 @@ fn main() {
 
         let project = temp.path().join(format!("live{run}"));
         write_project(&project);
+        // `atlas serve` needs the mapped folders to exist.
+        for folder in ["shared", "server", "workspace"] {
+            std::fs::create_dir_all(project.join("src").join(folder)).unwrap();
+        }
         live.push(live_run(&project, &body));
     }
     let cli = common::median(cli_times);

@@ -55,6 +55,10 @@ fn main() {
         files = common::count_files(&project.join("src"));
     }
     let syncback = common::median(runs);
+    let plain_write = common::plain_write_time(
+        &temp.path().join("project0"),
+        &temp.path().join("plain-write"),
+    );
 
     let mut decodes = Vec::new();
     for _ in 0..5 {
@@ -84,6 +88,11 @@ fn main() {
     println!(
         "  syncback / decode ratio:          {:.1}x",
         syncback.as_secs_f64() / decode.as_secs_f64()
+    );
+    println!(
+        "  plain parallel write of the same files (file-system floor): {:.3} s; syncback is {:.2}x that",
+        plain_write.as_secs_f64(),
+        syncback.as_secs_f64() / plain_write.as_secs_f64()
     );
     println!(
         "  targets: wall <= 1.5 s ({}), memory <= 300 MB ({})",

@@ -270,3 +270,42 @@ fn plugin_install_builds_the_studio_plugin() {
         );
     }
 }
+
+/// `place_file::decode_binary` (rbx_binary with a database that has no defaults, so it
+/// reserves less memory) decodes every binary corpus file to the same tree as plain
+/// `rbx_binary::from_reader`: same instances, same properties, bit for bit.
+#[test]
+fn lean_binary_decoder_gives_the_same_tree() {
+    let mut files = Vec::new();
+    for group in ["models", "places"] {
+        for entry in std::fs::read_dir(common::corpus_dir().join(group)).unwrap() {
+            let dir = entry.unwrap().path();
+            for name in ["binary.rbxm", "binary.rbxl"] {
+                if dir.join(name).is_file() {
+                    files.push(dir.join(name));
+                }
+            }
+        }
+    }
+    assert!(
+        files.len() >= 50,
+        "only {} binary corpus files",
+        files.len()
+    );
+    let options = CompareOptions {
+        unordered_children: false,
+        missing_is_default: false,
+    };
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        let plain = rbx_binary::from_reader(bytes.as_slice()).unwrap();
+        let lean = atlas::place_file::decode_binary(bytes.as_slice()).unwrap();
+        let differences = compare(&plain, plain.root_ref(), &lean, lean.root_ref(), options);
+        assert!(
+            differences.is_empty(),
+            "{}:\n{}",
+            file.display(),
+            differences.join("\n")
+        );
+    }
+}

@@ -53,3 +53,32 @@ pub fn count_files(dir: &Path) -> usize {
 pub fn atlas_bin() -> &'static str {
     env!("CARGO_BIN_EXE_atlas")
 }
+
+/// The file-system floor for writing a project: every file below `source` is read into
+/// memory (not timed), then the same folders and files are created under `dest` with a
+/// plain parallel writer (rayon), timed. Creating files dominates syncback on a slow disk,
+/// so syncback times are best read as a ratio to this.
+pub fn plain_write_time(source: &Path, dest: &Path) -> Duration {
+    use rayon::prelude::*;
+    let mut dirs = Vec::new();
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(source)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let relative = entry.path().strip_prefix(source).unwrap().to_path_buf();
+        if entry.file_type().is_dir() {
+            dirs.push(relative);
+        } else if entry.file_type().is_file() {
+            files.push((relative, std::fs::read(entry.path()).unwrap()));
+        }
+    }
+    let started = Instant::now();
+    for dir in &dirs {
+        std::fs::create_dir_all(dest.join(dir)).unwrap();
+    }
+    files
+        .par_iter()
+        .for_each(|(path, bytes)| std::fs::write(dest.join(path), bytes).unwrap());
+    started.elapsed()
+}

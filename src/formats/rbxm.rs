@@ -50,7 +50,7 @@ pub fn decode(bytes: &[u8], xml: bool) -> Result<WeakDom, String> {
         rbx_xml::from_reader(bytes, crate::place_file::xml_decode_options())
             .map_err(|e| format!("invalid XML model: {e}"))
     } else {
-        rbx_binary::from_reader(bytes).map_err(|e| format!("invalid binary model: {e}"))
+        crate::place_file::decode_binary(bytes).map_err(|e| format!("invalid binary model: {e}"))
     }
 }
 

@@ -250,7 +250,7 @@ pub fn rebuild_dom(request: &SyncbackRequest) -> Result<WeakDom, ApiError> {
             // rbx_binary can panic on malformed input instead of returning an error; a
             // bad chunk must be a 400 naming the service, never a 500.
             let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                rbx_binary::from_reader(chunk.data.as_slice())
+                crate::place_file::decode_binary(chunk.data.as_slice())
             }))
             .map_err(|panic| invalid(panic_message(panic.as_ref())))?;
             decoded.map(Some).map_err(|err| invalid(err.to_string()))
