@@ -62,6 +62,7 @@ impl ServeCommand {
         let mut last_syncback = None;
         let mut last_syncback_ran = false;
         loop {
+            let starting = Instant::now();
             let current = match session.take() {
                 Some(session) => session,
                 None => self.restart_session(&project_folder, &mut last_syncback)?,
@@ -74,6 +75,12 @@ impl ServeCommand {
             };
             let retries = if last_syncback_ran { 100 } else { 0 };
             let server = bind_with_retry(Arc::new(current), config, address, retries)?;
+            if last_syncback_ran {
+                log::info!(
+                    "new session serving {} ms after the syncback finished",
+                    starting.elapsed().as_millis()
+                );
+            }
             println!("Atlas server listening on http://{}", server.local_addr());
             let _ = std::io::stdout().flush();
             match server.run()? {
