@@ -3,10 +3,10 @@
 //! Everything that reads project files goes through [`Vfs`] so unit tests can build a
 //! project in memory and serve can later layer caching and watching on the same calls.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// What a path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,9 @@ pub struct DirEntry {
 #[derive(Clone, Default)]
 pub struct Vfs {
     memory: Option<Arc<RwLock<BTreeMap<PathBuf, MemoryEntry>>>>,
+    /// Contents of disk files known without reading them (files a syncback has just
+    /// written); each is handed out once, then the disk answers.
+    preloaded: Option<Arc<Mutex<HashMap<PathBuf, Vec<u8>>>>>,
 }
 
 #[derive(Clone)]
@@ -38,13 +41,25 @@ enum MemoryEntry {
 impl Vfs {
     /// A VFS over the real file system.
     pub fn new_default() -> Self {
-        Vfs { memory: None }
+        Vfs::default()
+    }
+
+    /// A VFS over the real file system that already knows the contents of `files` (by
+    /// path as the formats will ask for it). Live syncback starts its new session with the
+    /// bytes it has just written instead of reading ~100k files back; listings, kinds and
+    /// any other file still come from the disk.
+    pub fn with_preloaded(files: HashMap<PathBuf, Vec<u8>>) -> Self {
+        Vfs {
+            memory: None,
+            preloaded: Some(Arc::new(Mutex::new(files))),
+        }
     }
 
     /// An empty in-memory VFS (for tests).
     pub fn new_memory() -> Self {
         Vfs {
             memory: Some(Arc::new(RwLock::new(BTreeMap::new()))),
+            preloaded: None,
         }
     }
 
@@ -85,7 +100,18 @@ impl Vfs {
     /// Reads a whole file.
     pub fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         match &self.memory {
-            None => std::fs::read(path),
+            None => {
+                if let Some(preloaded) = &self.preloaded {
+                    let known = preloaded
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(path);
+                    if let Some(bytes) = known {
+                        return Ok(bytes);
+                    }
+                }
+                std::fs::read(path)
+            }
             Some(memory) => {
                 let map = memory.read().unwrap_or_else(|e| e.into_inner());
                 match map.get(path) {
@@ -194,6 +220,18 @@ fn not_found(path: &Path) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn preloaded_contents_are_served_once_then_the_disk_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.luau");
+        std::fs::write(&path, "on disk").unwrap();
+        let vfs = Vfs::with_preloaded(HashMap::from([(path.clone(), b"known".to_vec())]));
+        assert_eq!(vfs.read(&path).unwrap(), b"known");
+        assert_eq!(vfs.read(&path).unwrap(), b"on disk");
+        assert_eq!(vfs.kind(&path).unwrap(), Some(EntryKind::File));
+        assert!(vfs.read(&dir.path().join("missing")).is_err());
+    }
 
     #[test]
     fn memory_backend_lists_sorted() {

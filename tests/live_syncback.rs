@@ -1606,6 +1606,8 @@ fn roundtrip_build_syncback_rebuild() {
         "the fixture has cross-service refs"
     );
     live_syncback(&server, request);
+    // The new session (started from the bytes just written) serves what a build reads.
+    server.assert_matches_build();
     let rebuilt = common::syncback_util::build(server.root());
     // Both trees as a place file carries them: a place stores Part colours as
     // Color3uint8 and every attribute string as a string of bytes, whatever the project

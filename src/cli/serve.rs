@@ -1,5 +1,6 @@
 //! `atlas serve`: serve a project to the Studio plugin, live.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use anyhow::Context as _;
 use clap::Args;
 
 use super::GlobalOptions;
+use crate::formats::FileWrite;
 use crate::project;
 use crate::project::DEFAULT_SERVE_PORT;
 use crate::serve::live_syncback;
@@ -19,6 +21,7 @@ use crate::serve::{
     DEFAULT_MAX_BODY_SIZE,
 };
 use crate::syncback::{self, SyncbackError, SyncbackOptions};
+use crate::vfs::Vfs;
 
 /// Serve a project to the Studio plugin and keep it in sync as files change.
 #[derive(Debug, Args)]
@@ -61,11 +64,14 @@ impl ServeCommand {
             .context("no session")?;
         let mut last_syncback = None;
         let mut last_syncback_ran = false;
+        let mut written = None;
         loop {
             let starting = Instant::now();
             let current = match session.take() {
                 Some(session) => session,
-                None => self.restart_session(&project_folder, &mut last_syncback)?,
+                None => {
+                    self.restart_session(&project_folder, &mut last_syncback, written.take())?
+                }
             };
             let config = ServerConfig {
                 max_body_size: self.max_body_size.unwrap_or(DEFAULT_MAX_BODY_SIZE),
@@ -88,7 +94,9 @@ impl ServeCommand {
                 ServerExit::SyncbackRequested(payload) => {
                     // The old session (watcher, connections, tree) is gone by now; write
                     // the place exactly as `atlas syncback` would, then serve again.
-                    last_syncback = Some(self.live_syncback(payload.dom));
+                    let (outcome, files) = self.live_syncback(payload.dom);
+                    last_syncback = Some(outcome);
+                    written = files;
                     last_syncback_ran = true;
                 }
             }
@@ -96,7 +104,9 @@ impl ServeCommand {
     }
 
     /// Runs the shared syncback on a place rebuilt from Studio; never fails the process.
-    fn live_syncback(&self, dom: rbx_dom_weak::WeakDom) -> LastSyncback {
+    /// On success it also returns the bytes of every file the project now holds below its
+    /// synced folders, keyed by canonical path, for the next session to start from.
+    fn live_syncback(&self, dom: rbx_dom_weak::WeakDom) -> (LastSyncback, Option<WrittenFiles>) {
         let started = Instant::now();
         let result = project::load(&self.project)
             .map_err(|err| err.to_string())
@@ -121,28 +131,30 @@ impl ServeCommand {
             });
         let undo = Some(format!("atlas syncback --undo {}", self.project.display()));
         match result {
-            Ok((report, _)) => {
+            Ok((report, folder)) => {
                 log::info!("live syncback: {}", report.summary());
                 eprintln!("Live syncback: {}", report.summary());
-                LastSyncback {
+                let outcome = LastSyncback {
                     ok: true,
                     error: None,
                     files_written: report.written.len() as u64,
                     files_removed: report.removed.len() as u64,
                     duration_ms: started.elapsed().as_millis() as u64,
                     undo,
-                }
+                };
+                (outcome, Some(written_files(&folder, report.files)))
             }
             Err(error) => {
                 log::error!("live syncback failed: {error}");
-                LastSyncback {
+                let outcome = LastSyncback {
                     ok: false,
                     error: Some(error),
                     files_written: 0,
                     files_removed: 0,
                     duration_ms: started.elapsed().as_millis() as u64,
                     undo,
-                }
+                };
+                (outcome, None)
             }
         }
     }
@@ -154,11 +166,16 @@ impl ServeCommand {
         &self,
         project_folder: &std::path::Path,
         last_syncback: &mut Option<LastSyncback>,
+        written: Option<WrittenFiles>,
     ) -> anyhow::Result<ServeSession> {
-        let error = match self.start_session() {
+        let vfs = written.map_or_else(Vfs::new_default, Vfs::with_preloaded);
+        let error = match ServeSession::new_with_vfs(&self.project, &vfs)
+            .with_context(|| format!("serving {}", self.project.display()))
+        {
             Ok(session) => return Ok(session),
             Err(error) => error,
         };
+        drop(vfs);
         log::error!("the project written by live syncback does not load: {error:#}; restoring it");
         eprintln!(
             "Live syncback: the written project does not load ({error:#}); restoring the backup"
@@ -183,6 +200,22 @@ impl ServeCommand {
         ServeSession::new(&self.project)
             .with_context(|| format!("serving {}", self.project.display()))
     }
+}
+
+/// File contents by canonical path.
+type WrittenFiles = HashMap<PathBuf, Vec<u8>>;
+
+/// The files of a syncback report keyed the way a session started from the canonical
+/// project folder will ask for them (files outside `folder` are left to the disk).
+fn written_files(folder: &std::path::Path, files: Vec<FileWrite>) -> WrittenFiles {
+    let canonical = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf());
+    files
+        .into_iter()
+        .filter_map(|file| {
+            let relative = file.path.strip_prefix(folder).ok()?.to_path_buf();
+            Some((canonical.join(relative), file.contents))
+        })
+        .collect()
 }
 
 /// Binds the address, retrying briefly: after a live syncback the old listener may take

@@ -56,28 +56,30 @@ impl ServeSession {
     /// Loads the project (a project file or a folder holding a default project), reads
     /// its tree, and starts watching its files.
     pub fn new(project_path: &Path) -> Result<ServeSession, SessionError> {
-        Self::start(project_path, true)
+        Self::start(project_path, true, &Vfs::new_default())
+    }
+
+    /// Like [`ServeSession::new`], reading the project's files through `vfs` for the
+    /// first tree (live syncback hands over what it has just written); later changes are
+    /// read from disk as usual.
+    pub fn new_with_vfs(project_path: &Path, vfs: &Vfs) -> Result<ServeSession, SessionError> {
+        Self::start(project_path, true, vfs)
     }
 
     /// Like [`ServeSession::new`] without the watcher and change processor: the tree is
     /// read once and never changes.
     pub fn new_unwatched(project_path: &Path) -> Result<ServeSession, SessionError> {
-        Self::start(project_path, false)
+        Self::start(project_path, false, &Vfs::new_default())
     }
 
-    fn start(project_path: &Path, watch: bool) -> Result<ServeSession, SessionError> {
+    fn start(project_path: &Path, watch: bool, vfs: &Vfs) -> Result<ServeSession, SessionError> {
         let started = Instant::now();
         let absolute =
             std::fs::canonicalize(project_path).unwrap_or_else(|_| project_path.to_path_buf());
         let project = project::load(&absolute)?;
         let folder = project.folder().to_path_buf();
-        let snapshot = project_node::snapshot_project(
-            &Context::default(),
-            &Vfs::new_default(),
-            &project,
-            None,
-        )?
-        .ok_or_else(|| SessionError::EmptyProject(project.file_path.clone()))?;
+        let snapshot = project_node::snapshot_project(&Context::default(), vfs, &project, None)?
+            .ok_or_else(|| SessionError::EmptyProject(project.file_path.clone()))?;
         let read = started.elapsed();
 
         // Watching starts once the files are read (watching while reading would queue an
