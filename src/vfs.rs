@@ -29,8 +29,11 @@ pub struct Vfs {
     memory: Option<Arc<RwLock<BTreeMap<PathBuf, MemoryEntry>>>>,
     /// Contents of disk files known without reading them (files a syncback has just
     /// written); each is handed out once, then the disk answers.
-    preloaded: Option<Arc<Mutex<HashMap<PathBuf, Vec<u8>>>>>,
+    preloaded: Option<Arc<Mutex<Contents>>>,
 }
+
+/// File contents by path.
+type Contents = HashMap<PathBuf, Vec<u8>>;
 
 #[derive(Clone)]
 enum MemoryEntry {
@@ -48,7 +51,7 @@ impl Vfs {
     /// path as the formats will ask for it). Live syncback starts its new session with the
     /// bytes it has just written instead of reading ~100k files back; listings, kinds and
     /// any other file still come from the disk.
-    pub fn with_preloaded(files: HashMap<PathBuf, Vec<u8>>) -> Self {
+    pub fn with_preloaded(files: Contents) -> Self {
         Vfs {
             memory: None,
             preloaded: Some(Arc::new(Mutex::new(files))),
