@@ -8,7 +8,8 @@
 //!
 //! Run with `cargo bench --bench live_syncback`. Targets (issue #5): live total <= 1.2x the
 //! CLI time and <= 2.5 s, peak memory <= 300 MB. `ATLAS_BENCH_DIR` picks where projects are
-//! written (default: the system temp folder).
+//! written (default: the system temp folder); `ATLAS_BENCH_SERVE_LOG=<file>` keeps the
+//! verbose log of the last server run.
 
 mod common;
 
@@ -171,7 +172,9 @@ struct LiveRun {
 
 fn live_run(project: &Path, body: &[u8]) -> LiveRun {
     let port = free_port();
-    let child = Command::new(common::atlas_bin())
+    // ATLAS_BENCH_SERVE_LOG=<file> keeps the server's verbose log (phase timings).
+    let mut command = Command::new(common::atlas_bin());
+    command
         .args([
             "serve",
             project.to_str().unwrap(),
@@ -179,9 +182,13 @@ fn live_run(project: &Path, body: &[u8]) -> LiveRun {
             &port.to_string(),
         ])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
+    if let Some(path) = std::env::var_os("ATLAS_BENCH_SERVE_LOG") {
+        command
+            .arg("-v")
+            .stderr(std::fs::File::create(path).unwrap());
+    }
+    let child = command.spawn().unwrap();
     let mut server = Server(child);
     let first = wait_for_session(&mut server, port, None);
     let old = first["sessionId"].as_str().unwrap().to_string();

@@ -13,25 +13,41 @@ pub struct Measured {
     pub peak_rss_mb: f64,
 }
 
-/// Runs a command to completion and measures it (peak RSS via wait4's rusage).
+/// Runs a command to completion and measures it. Peak memory is the child's own `VmHWM`,
+/// polled from /proc while it runs: `wait4`'s `ru_maxrss` would also count the benchmark
+/// process itself, because the child shares its memory map until `exec`.
 pub fn measure(command: &mut Command) -> Measured {
-    use std::os::unix::process::ExitStatusExt;
     let started = Instant::now();
-    let child = command.spawn().expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waiting for our own child; `usage` is a valid out-pointer.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let mut child = command.spawn().expect("spawn");
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kb: f64 = 0.0;
+    let status = loop {
+        if let Some(kb) = std::fs::read_to_string(&status_file)
+            .ok()
+            .as_deref()
+            .and_then(vm_hwm_kb)
+        {
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
     let wall = started.elapsed();
-    assert_eq!(waited, pid, "wait4 failed");
-    let exit = std::process::ExitStatus::from_raw(status);
-    assert!(exit.success(), "benchmark command failed: {exit:?}");
-    std::mem::forget(child);
+    assert!(status.success(), "benchmark command failed: {status:?}");
     Measured {
         wall,
-        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
+        peak_rss_mb: peak_kb / 1024.0,
     }
+}
+
+/// `VmHWM` (peak resident memory, kB) from a /proc status text.
+pub fn vm_hwm_kb(status: &str) -> Option<f64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Median of durations.

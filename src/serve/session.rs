@@ -92,9 +92,20 @@ impl ServeSession {
         };
         let (tree, watcher) = std::thread::scope(|scope| {
             let sender = channel.0.clone();
-            let watcher = watch.then(|| scope.spawn(|| start_watcher(&folder, sender, &folders)));
+            let watcher = watch.then(|| {
+                scope.spawn(|| {
+                    let timer = Instant::now();
+                    let watcher = start_watcher(&folder, sender, &folders);
+                    log::debug!("session: file watches set in {:.2?}", timer.elapsed());
+                    watcher
+                })
+            });
+            let timer = Instant::now();
             let mut tree = Tree::new(snapshot);
+            log::debug!("session: tree built in {:.2?}", timer.elapsed());
+            let timer = Instant::now();
             resolve_tree_references(&mut tree, true);
+            log::debug!("session: references resolved in {:.2?}", timer.elapsed());
             let watcher = watcher.map(|handle| {
                 handle.join().unwrap_or_else(|_| {
                     Err(SessionError::Thread(std::io::Error::other(
