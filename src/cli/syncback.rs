@@ -98,6 +98,18 @@ impl SyncbackCommand {
         std::mem::forget(dom);
         let remove_count = plan.removals.len();
         if remove_count > 0 && !self.yes && !self.dry_run && std::io::stdin().is_terminal() {
+            // Show what would go, so the answer is an informed one (all of it with --list).
+            let shown_count = if self.list { remove_count } else { 20 };
+            for path in plan.removals.iter().take(shown_count) {
+                let relative = path.strip_prefix(&folder).unwrap_or(path);
+                eprintln!("  remove {}", shown(relative));
+            }
+            if remove_count > shown_count {
+                eprintln!(
+                    "  ... and {} more (--list shows all)",
+                    remove_count - shown_count
+                );
+            }
             eprint!(
                 "Syncback will remove {remove_count} file(s) or folder(s) (a backup is kept; `atlas syncback --undo` restores). Continue? [y/N] "
             );
