@@ -16,7 +16,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use atlas::serve::live_syncback::{rebuild_dom, SyncbackRequest};
@@ -117,36 +117,12 @@ fn info(port: u16) -> Option<serde_json::Value> {
     }
 }
 
-/// Peak resident memory of a running process, from /proc (MB).
-fn peak_rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Waits until `/api/rojo` answers with a session id other than `old`.
-fn wait_for_session(server: &mut Server, port: u16, old: Option<&str>) -> serde_json::Value {
+fn wait_for_session(
+    server: &mut common::Server,
+    port: u16,
+    old: Option<&str>,
+) -> serde_json::Value {
     let started = Instant::now();
     loop {
         if let Some(info) = info(port) {
@@ -171,7 +147,7 @@ struct LiveRun {
 }
 
 fn live_run(project: &Path, body: &[u8]) -> LiveRun {
-    let port = free_port();
+    let port = common::free_port();
     // ATLAS_BENCH_SERVE_LOG=<file> keeps the server's verbose log (phase timings).
     let mut command = Command::new(common::atlas_bin());
     command
@@ -189,7 +165,7 @@ fn live_run(project: &Path, body: &[u8]) -> LiveRun {
             .stderr(std::fs::File::create(path).unwrap());
     }
     let child = command.spawn().unwrap();
-    let mut server = Server(child);
+    let mut server = common::Server(child);
     let first = wait_for_session(&mut server, port, None);
     let old = first["sessionId"].as_str().unwrap().to_string();
 
@@ -205,7 +181,7 @@ fn live_run(project: &Path, body: &[u8]) -> LiveRun {
         total,
         accepted,
         syncback: Duration::from_millis(last["durationMs"].as_u64().unwrap_or(0)),
-        peak_mb: peak_rss_mb(server.0.id()),
+        peak_mb: common::peak_rss_mb(server.0.id()),
     }
 }
 

@@ -10,7 +10,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -109,28 +109,8 @@ fn get_status(port: u16, path: &str) -> Option<u16> {
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
-/// Peak resident memory of a running process, from /proc (MB).
-fn peak_rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts the server; returns it and the time until `/api/rojo` answered.
-fn start(project: &Path, port: u16) -> (Server, Duration) {
+fn start(project: &Path, port: u16) -> (common::Server, Duration) {
     let started = Instant::now();
     let child = Command::new(common::atlas_bin())
         .args([
@@ -143,7 +123,7 @@ fn start(project: &Path, port: u16) -> (Server, Duration) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut server = Server(child);
+    let mut server = common::Server(child);
     loop {
         if get_status(port, "/api/rojo") == Some(200) {
             return (server, started.elapsed());
@@ -155,14 +135,6 @@ fn start(project: &Path, port: u16) -> (Server, Duration) {
         );
         std::thread::sleep(Duration::from_millis(2));
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -198,14 +170,14 @@ fn main() {
     let mut startups = Vec::new();
     let mut peak: f64 = 0.0;
     for _ in 0..3 {
-        let (server, startup) = start(&project, free_port());
+        let (server, startup) = start(&project, common::free_port());
         startups.push(startup);
-        peak = peak.max(peak_rss_mb(server.0.id()));
+        peak = peak.max(common::peak_rss_mb(server.0.id()));
     }
     let startup = common::median(startups);
 
     // Edit latency: write a module, wait for its patch.
-    let port = free_port();
+    let port = common::free_port();
     let (server, _) = start(&project, port);
     let (mut socket, _) =
         tungstenite::connect(format!("ws://127.0.0.1:{port}/api/socket/0")).expect("WebSocket");
@@ -233,7 +205,7 @@ fn main() {
         latencies.push(written.elapsed());
         std::thread::sleep(Duration::from_millis(10));
     }
-    peak = peak.max(peak_rss_mb(server.0.id()));
+    peak = peak.max(common::peak_rss_mb(server.0.id()));
     drop(server);
     latencies.sort();
 

@@ -1441,6 +1441,13 @@ fn concurrent_syncback_gets_409() {
         sent_rx
             .recv_timeout(Duration::from_secs(30))
             .expect("body sent");
+        // Probe only once the first request holds the syncback slot: a probe that got
+        // there first would hold it itself for a moment and the first would see the 409.
+        let waiting = Instant::now();
+        while !server.log_text().contains("decoding") && waiting.elapsed() < Duration::from_secs(30)
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         let mut statuses = Vec::new();
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(20) {
@@ -1650,4 +1657,28 @@ fn roundtrip_build_syncback_rebuild() {
     // And the CLI writes the same files.
     let cli = run_cli_syncback(COMPLEX, &original);
     assert_dirs_equal(server.root(), &cli.root);
+}
+
+/// The plugin's `SYNCBACK_SERVICES` (plugin/src/Syncback/Services.luau) is the server's
+/// list, name for name and in the same order: a service missing on either side would be
+/// dropped or refused.
+#[test]
+fn plugin_and_server_send_the_same_services() {
+    let path = common::repo_root()
+        .join("plugin")
+        .join("src")
+        .join("Syncback")
+        .join("Services.luau");
+    let source = std::fs::read_to_string(&path).unwrap();
+    let start = source
+        .find("SYNCBACK_SERVICES = table.freeze({")
+        .expect("SYNCBACK_SERVICES in Services.luau");
+    let end = start + source[start..].find("})").expect("end of the list");
+    let names: Vec<&str> = source[start..end]
+        .lines()
+        .skip(1)
+        .map(|line| line.trim().trim_end_matches(',').trim_matches('"'))
+        .filter(|name| !name.is_empty())
+        .collect();
+    assert_eq!(names, atlas::syncback::VISIBLE_SERVICES);
 }

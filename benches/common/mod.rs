@@ -98,3 +98,31 @@ pub fn plain_write_time(source: &Path, dest: &Path) -> Duration {
         .for_each(|(path, bytes)| std::fs::write(dest.join(path), bytes).unwrap());
     started.elapsed()
 }
+
+/// Peak resident memory of a running process, from /proc (MB; NaN once it has exited).
+pub fn peak_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .as_deref()
+        .and_then(vm_hwm_kb)
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// A child process (an `atlas serve`) killed when dropped.
+pub struct Server(pub std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -413,6 +413,10 @@ async fn accept_syncback(
         ));
     }
     let mut guard = BusyGuard(busy, false);
+    log::info!(
+        "live syncback: request checked, decoding {} service chunk(s)",
+        request.services.len()
+    );
     let place_id = request.place_id.and_then(WireNumber::as_u64);
     let dom = tokio::task::spawn_blocking(move || rebuild_dom(&request))
         .await

@@ -21,23 +21,9 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// The version of this server.
 pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The services Studio shows and live syncback sends, in the plugin's order.
-pub const VISIBLE_SERVICES: [&str; 14] = [
-    "Lighting",
-    "MaterialService",
-    "ReplicatedFirst",
-    "ReplicatedStorage",
-    "ServerScriptService",
-    "ServerStorage",
-    "SoundService",
-    "StarterGui",
-    "StarterPack",
-    "StarterPlayer",
-    "Teams",
-    "TextChatService",
-    "VoiceChatService",
-    "Workspace",
-];
+/// The services Studio shows and live syncback sends, in the plugin's order (the same list
+/// syncback keeps under a DataModel).
+pub use crate::syncback::VISIBLE_SERVICES;
 
 /// An id on the wire.
 pub fn id_string(id: Ref) -> String {

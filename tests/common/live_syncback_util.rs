@@ -24,23 +24,8 @@ use super::serve_util::{try_http, HttpResponse, TestServe};
 /// How long a restarted server gets to answer with a new session.
 pub const RESTART_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The 14 services the plugin sends, in its order.
-pub const SERVICES: [&str; 14] = [
-    "Lighting",
-    "MaterialService",
-    "ReplicatedFirst",
-    "ReplicatedStorage",
-    "ServerScriptService",
-    "ServerStorage",
-    "SoundService",
-    "StarterGui",
-    "StarterPack",
-    "StarterPlayer",
-    "Teams",
-    "TextChatService",
-    "VoiceChatService",
-    "Workspace",
-];
+/// The 14 services the plugin sends, in its order (the server's list).
+pub const SERVICES: [&str; 14] = atlas::syncback::VISIBLE_SERVICES;
 
 /// The body of `POST /api/syncback`, as the plugin sends it.
 #[derive(Debug, Clone, Serialize)]
