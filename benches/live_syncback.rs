@@ -19,7 +19,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use atlas::serve::live_syncback::{rebuild_dom, SyncbackRequest};
+use atlas::serve::live_syncback::rebuild_dom;
+use atlas::serve::wire::SyncbackRequest;
 use common::place::{generate, write_project};
 use rbx_dom_weak::WeakDom;
 use serde::Serialize;

@@ -15,111 +15,17 @@ use axum::routing::{get, post};
 use rayon::prelude::*;
 use rbx_dom_weak::types::{Ref, Variant};
 use rbx_dom_weak::{InstanceBuilder, WeakDom};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 
 use super::encoding::{decode_msgpack, read_body, ApiError, Encoding, ErrorKind};
 use super::server::{AppState, LiveServer, ServerExit, SyncbackPayload};
-use super::wire::{PROTOCOL_VERSION, SERVER_VERSION, VISIBLE_SERVICES};
+use super::wire::{
+    InstanceLocation, SyncbackRequest, SyncbackSchema, WireNumber, PROTOCOL_VERSION,
+    SERVER_VERSION, VISIBLE_SERVICES,
+};
 use crate::json_value::Value;
 use crate::project::Project;
 use crate::properties;
-
-/// A number from Luau: msgpack may carry it as an integer or a float.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct WireNumber(pub f64);
-
-impl WireNumber {
-    /// The value as a whole number, if it is one.
-    pub fn as_u64(self) -> Option<u64> {
-        (self.0.fract() == 0.0 && self.0 >= 0.0 && self.0 < 1.8e19).then_some(self.0 as u64)
-    }
-}
-
-impl<'de> Deserialize<'de> for WireNumber {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match Value::deserialize(deserializer)? {
-            Value::Int(i) => Ok(WireNumber(i as f64)),
-            Value::UInt(u) => Ok(WireNumber(u as f64)),
-            Value::Float(f) => Ok(WireNumber(f)),
-            Value::Float32(f) => Ok(WireNumber(f as f64)),
-            other => Err(serde::de::Error::custom(format!(
-                "expected a number, got {}",
-                other.kind()
-            ))),
-        }
-    }
-}
-
-/// The body of `POST /api/syncback`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncbackRequest {
-    pub protocol_version: WireNumber,
-    pub server_version: String,
-    #[serde(default)]
-    pub place_id: Option<WireNumber>,
-    pub services: Vec<ServiceChunk>,
-    #[serde(default, deserialize_with = "list_or_empty_map")]
-    pub refs: Vec<CrossRef>,
-}
-
-/// One service: the rbxm of its children, and its own properties.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceChunk {
-    pub class_name: String,
-    pub data: serde_bytes::ByteBuf,
-    /// Explicit-form property values; an empty Luau table may arrive as an empty array.
-    #[serde(default)]
-    pub properties: Option<Value>,
-}
-
-/// A Ref property whose source or target lies outside one chunk.
-#[derive(Debug, Deserialize)]
-pub struct CrossRef {
-    pub source: InstanceLocation,
-    pub property: String,
-    pub target: InstanceLocation,
-}
-
-/// A service's class name and child indexes from it (`[]` is the service itself).
-#[derive(Debug, Deserialize)]
-pub struct InstanceLocation {
-    pub service: String,
-    #[serde(default, deserialize_with = "list_or_empty_map")]
-    pub path: Vec<WireNumber>,
-}
-
-/// Luau encodes an empty table as an empty map or array; accept both for lists.
-fn list_or_empty_map<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum ListOrMap<T> {
-        List(Vec<T>),
-        Map(BTreeMap<String, serde::de::IgnoredAny>),
-    }
-    match Option::<ListOrMap<T>>::deserialize(deserializer)? {
-        Some(ListOrMap::List(items)) => Ok(items),
-        Some(ListOrMap::Map(map)) if map.is_empty() => Ok(Vec::new()),
-        Some(ListOrMap::Map(_)) => Err(serde::de::Error::custom("expected an array")),
-        None => Ok(Vec::new()),
-    }
-}
-
-/// `GET /api/syncback/schema`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncbackSchema {
-    pub services: Vec<String>,
-    /// Per service class: serializable non-Ref properties and their Variant type names.
-    pub service_properties: BTreeMap<String, BTreeMap<String, String>>,
-    /// Per class: every serializable Ref property, inherited ones included.
-    pub ref_properties: BTreeMap<String, Vec<String>>,
-}
 
 /// Builds the schema from the reflection database.
 pub fn schema() -> SyncbackSchema {
@@ -443,6 +349,7 @@ async fn accept_syncback(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::serve::wire::{CrossRef, ServiceChunk};
 
     fn chunk(class: &str, dom: Option<&WeakDom>) -> ServiceChunk {
         let data = match dom {
