@@ -74,17 +74,30 @@ pub fn read(path: &Path) -> Result<WeakDom, PlaceFileError> {
     }
 }
 
-/// Decodes a binary place or model (`.rbxl`/`.rbxm` bytes).
+/// Decodes a binary place or model (`.rbxl`/`.rbxm` bytes); the error says why not.
 ///
 /// rbx_binary reserves room in every decoded instance for all the default properties of
 /// its class (about 50 for a Part) and keeps those reservations until the whole file is
 /// read: 350 MB for a 100k-instance place that needs a tenth of that. The database given
 /// to it here is the usual one without defaults, which it consults for nothing else, so
 /// the tree it decodes is the same and each instance only holds what the file stores.
-pub fn decode_binary<R: std::io::Read>(reader: R) -> Result<WeakDom, rbx_binary::DecodeError> {
-    rbx_binary::Deserializer::new()
-        .reflection_database(lean_database())
-        .deserialize(reader)
+///
+/// rbx_binary can also panic on malformed input instead of returning an error; that is
+/// caught here, so a corrupt file or Studio chunk is an error for every caller.
+pub fn decode_binary<R: std::io::Read>(reader: R) -> Result<WeakDom, String> {
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rbx_binary::Deserializer::new()
+            .reflection_database(lean_database())
+            .deserialize(reader)
+    }));
+    match decoded {
+        Ok(result) => result.map_err(|err| err.to_string()),
+        Err(panic) => Err(panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the decoder failed".to_string())),
+    }
 }
 
 fn lean_database() -> &'static rbx_reflection::ReflectionDatabase<'static> {

@@ -147,19 +147,14 @@ pub fn rebuild_dom(request: &SyncbackRequest) -> Result<WeakDom, ApiError> {
             if chunk.data.is_empty() {
                 return Ok(None);
             }
-            let invalid = |reason: String| {
-                ApiError::bad_request(format!(
-                    "the data of service {} is not a valid rbxm: {reason}",
-                    chunk.class_name
-                ))
-            };
-            // rbx_binary can panic on malformed input instead of returning an error; a
-            // bad chunk must be a 400 naming the service, never a 500.
-            let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                crate::place_file::decode_binary(chunk.data.as_slice())
-            }))
-            .map_err(|panic| invalid(panic_message(panic.as_ref())))?;
-            decoded.map(Some).map_err(|err| invalid(err.to_string()))
+            crate::place_file::decode_binary(chunk.data.as_slice())
+                .map(Some)
+                .map_err(|reason| {
+                    ApiError::bad_request(format!(
+                        "the data of service {} is not a valid rbxm: {reason}",
+                        chunk.class_name
+                    ))
+                })
         })
         .collect::<Result<_, _>>()?;
 
@@ -238,15 +233,6 @@ pub fn rebuild_dom(request: &SyncbackRequest) -> Result<WeakDom, ApiError> {
         }
     }
     Ok(dom)
-}
-
-/// The message of a caught panic.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "the decoder failed".to_string())
 }
 
 /// Adds `POST /api/syncback` and `GET /api/syncback/schema` to a server.
