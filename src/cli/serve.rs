@@ -42,7 +42,7 @@ pub struct ServeCommand {
 
 impl ServeCommand {
     pub fn run(&self, _global: &GlobalOptions) -> anyhow::Result<()> {
-        let mut session = Some(self.start_session()?);
+        let mut session = Some(self.start_session(&Vfs::new_default())?);
         let address = {
             let project = session
                 .as_ref()
@@ -169,9 +169,7 @@ impl ServeCommand {
         written: Option<WrittenFiles>,
     ) -> anyhow::Result<ServeSession> {
         let vfs = written.map_or_else(Vfs::new_default, Vfs::with_preloaded);
-        let error = match ServeSession::new_with_vfs(&self.project, &vfs)
-            .with_context(|| format!("serving {}", self.project.display()))
-        {
+        let error = match self.start_session(&vfs) {
             Ok(session) => return Ok(session),
             Err(error) => error,
         };
@@ -193,11 +191,12 @@ impl ServeCommand {
                 ),
             });
         }
-        self.start_session()
+        // The preloaded bytes are what was undone: read the restored files from disk.
+        self.start_session(&Vfs::new_default())
     }
 
-    fn start_session(&self) -> anyhow::Result<ServeSession> {
-        ServeSession::new(&self.project)
+    fn start_session(&self, vfs: &Vfs) -> anyhow::Result<ServeSession> {
+        ServeSession::new_with_vfs(&self.project, vfs)
             .with_context(|| format!("serving {}", self.project.display()))
     }
 }
