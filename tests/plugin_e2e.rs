@@ -28,7 +28,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use atlas::syncback::VISIBLE_SERVICES;
+use common::live_syncback_util::{local_schema, studio_visible};
 use common::tree::{compare_many, ref_path, CompareOptions};
 use rbx_dom_weak::types::{Ref, Variant};
 use rbx_dom_weak::{Instance, WeakDom};
@@ -923,19 +923,6 @@ fn folder_differences(expected: &Path, actual: &Path, skip: &[&str]) -> Vec<Stri
     out
 }
 
-/// Whether the reflection database knows `class.property` (walking superclasses).
-fn known_property(class: &str, property: &str) -> bool {
-    let database = rbx_reflection_database::get_bundled();
-    let mut current = database.classes.get(class);
-    while let Some(descriptor) = current {
-        if descriptor.properties.contains_key(property) {
-            return true;
-        }
-        current = descriptor.superclass.and_then(|s| database.classes.get(s));
-    }
-    false
-}
-
 /// The place as Studio has it open: old place files still carry service properties
 /// that Roblox has since removed (`StarterPlayer.GameSettingsAssetIDFace`,
 /// `Workspace.ModelInPrimary`, `Lighting.LegacyOutlines`, ...). Studio drops properties
@@ -945,29 +932,12 @@ fn known_property(class: &str, property: &str) -> bool {
 /// writes them into the project file's `$properties`. (Properties of the services'
 /// descendants are unaffected: they travel inside the serialized chunks.)
 ///
-/// Returns the place with those service properties removed (written to `dir`) and the
-/// removed `Service.Property` names; the unchanged path when there are none.
+/// Returns the place with the service properties the schema does not list removed
+/// (`studio_visible`, written to `dir`) and the removed `Service.Property` names; the
+/// unchanged path when there are none.
 fn studio_equivalent(place: &Path, dir: &Path) -> (PathBuf, Vec<String>) {
-    let mut dom = atlas::place_file::read(place).unwrap_or_else(|e| panic!("{e}"));
-    let mut removed = Vec::new();
-    let services: Vec<Ref> = dom.root().children().to_vec();
-    for service in services {
-        let instance = dom.get_by_ref_mut(service).unwrap();
-        let class = instance.class.to_string();
-        if !VISIBLE_SERVICES.contains(&class.as_str()) {
-            continue;
-        }
-        let unknown: Vec<_> = instance
-            .properties
-            .keys()
-            .filter(|name| !known_property(&class, name.as_str()))
-            .cloned()
-            .collect();
-        for name in unknown {
-            instance.properties.remove(&name);
-            removed.push(format!("{class}.{name}"));
-        }
-    }
+    let dom = atlas::place_file::read(place).unwrap_or_else(|e| panic!("{e}"));
+    let (dom, removed) = studio_visible(dom, &local_schema());
     if removed.is_empty() {
         return (place.to_path_buf(), removed);
     }
