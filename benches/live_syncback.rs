@@ -16,7 +16,6 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use atlas::serve::live_syncback::rebuild_dom;
@@ -68,13 +67,14 @@ fn request_body(place: &WeakDom) -> Vec<u8> {
     rmp_serde::to_vec_named(&body).expect("msgpack")
 }
 
-/// One HTTP/1.1 exchange on a fresh connection; returns the status and the body.
+/// One HTTP/1.0 exchange on a fresh connection (so the answer is never chunked: its body
+/// is everything after the head); returns the status and the body.
 fn http(port: u16, method: &str, path: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json\r\n\
-         Content-Type: application/msgpack\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json\r\n\
+         Content-Type: application/msgpack\r\nContent-Length: {}\r\n\r\n",
         body.len()
     )?;
     stream.write_all(body)?;
@@ -84,30 +84,12 @@ fn http(port: u16, method: &str, path: &str, body: &[u8]) -> std::io::Result<(u1
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .ok_or_else(|| std::io::Error::other("no header end"))?;
-    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
-    let status = head
-        .get(9..12)
+    let status = std::str::from_utf8(&response[..split])
+        .ok()
+        .and_then(|head| head.get(9..12))
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other("no status"))?;
-    let mut payload = response[split + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
-        payload = dechunk(&payload);
-    }
-    Ok((status, payload))
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..end]).unwrap_or("0"), 16)
-            .unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&data[end + 2..end + 2 + size]);
-        data = &data[end + 2 + size + 2..];
-    }
-    out
+    Ok((status, response[split + 4..].to_vec()))
 }
 
 /// `GET /api/rojo` as JSON, if the server answers.
@@ -150,16 +132,7 @@ struct LiveRun {
 fn live_run(project: &Path, body: &[u8]) -> LiveRun {
     let port = common::free_port();
     // ATLAS_BENCH_SERVE_LOG=<file> keeps the server's verbose log (phase timings).
-    let mut command = Command::new(common::atlas_bin());
-    command
-        .args([
-            "serve",
-            project.to_str().unwrap(),
-            "--port",
-            &port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let mut command = common::serve_command(project, port);
     if let Some(path) = std::env::var_os("ATLAS_BENCH_SERVE_LOG") {
         command
             .arg("-v")
@@ -242,17 +215,7 @@ fn main() {
     for run in 0..RUNS {
         let project = temp.path().join(format!("cli{run}"));
         write_project(&project);
-        let measured = common::measure(
-            Command::new(common::atlas_bin())
-                .args([
-                    "syncback",
-                    project.to_str().unwrap(),
-                    "--input",
-                    place.to_str().unwrap(),
-                ])
-                .stdin(Stdio::null())
-                .stderr(Stdio::null()),
-        );
+        let measured = common::measure(&mut common::syncback_command(&project, &place));
         cli_times.push(measured.wall);
         cli_peak = cli_peak.max(measured.peak_rss_mb);
 

@@ -10,7 +10,6 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -112,17 +111,7 @@ fn get_status(port: u16, path: &str) -> Option<u16> {
 /// Starts the server; returns it and the time until `/api/rojo` answered.
 fn start(project: &Path, port: u16) -> (common::Server, Duration) {
     let started = Instant::now();
-    let child = Command::new(common::atlas_bin())
-        .args([
-            "serve",
-            project.to_str().unwrap(),
-            "--port",
-            &port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = common::serve_command(project, port).spawn().unwrap();
     let mut server = common::Server(child);
     loop {
         if get_status(port, "/api/rojo") == Some(200) {

@@ -11,7 +11,6 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use common::place::{generate, write_project};
@@ -39,17 +38,7 @@ fn main() {
     for run in 0..5 {
         let project = temp.path().join(format!("project{run}"));
         write_project(&project);
-        let measured = common::measure(
-            Command::new(common::atlas_bin())
-                .args([
-                    "syncback",
-                    project.to_str().unwrap(),
-                    "--input",
-                    place.to_str().unwrap(),
-                ])
-                .stdin(Stdio::null())
-                .stderr(Stdio::null()),
-        );
+        let measured = common::measure(&mut common::syncback_command(&project, &place));
         runs.push(measured.wall);
         peak = peak.max(measured.peak_rss_mb);
         files = common::count_files(&project.join("src"));

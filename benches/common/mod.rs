@@ -126,3 +126,29 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// `atlas syncback <project> --input <place>` in clean mode, quiet, without a terminal.
+pub fn syncback_command(project: &Path, place: &Path) -> Command {
+    let mut command = Command::new(atlas_bin());
+    command
+        .arg("syncback")
+        .arg(project)
+        .arg("--input")
+        .arg(place)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    command
+}
+
+/// `atlas serve <project> --port <port>`, quiet.
+pub fn serve_command(project: &Path, port: u16) -> Command {
+    let mut command = Command::new(atlas_bin());
+    command
+        .arg("serve")
+        .arg(project)
+        .arg("--port")
+        .arg(port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    command
+}
