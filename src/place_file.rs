@@ -104,8 +104,7 @@ fn lean_database() -> &'static rbx_reflection::ReflectionDatabase<'static> {
     static LEAN: std::sync::OnceLock<rbx_reflection::ReflectionDatabase<'static>> =
         std::sync::OnceLock::new();
     LEAN.get_or_init(|| {
-        let full = rbx_reflection_database::get()
-            .unwrap_or_else(|_| rbx_reflection_database::get_bundled());
+        let full = crate::properties::database();
         let mut lean = rbx_reflection::ReflectionDatabase::new();
         lean.version = full.version;
         lean.enums = full.enums.clone();

@@ -60,7 +60,7 @@ pub enum PropertyError {
 }
 
 /// The reflection database: a local override when one is installed, else the bundled one.
-fn database() -> &'static ReflectionDatabase<'static> {
+pub fn database() -> &'static ReflectionDatabase<'static> {
     rbx_reflection_database::get().unwrap_or_else(|_| rbx_reflection_database::get_bundled())
 }
 

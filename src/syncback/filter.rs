@@ -4,16 +4,12 @@
 use rbx_dom_weak::types::{Content, ContentType, Variant};
 use rbx_dom_weak::Instance;
 use rbx_reflection::{
-    ClassDescriptor, PropertyDescriptor, PropertyKind, PropertySerialization, ReflectionDatabase,
-    Scriptability,
+    ClassDescriptor, PropertyDescriptor, PropertyKind, PropertySerialization, Scriptability,
 };
 
 use super::rules::CompiledRules;
 
-/// The reflection database (a local override when installed, else the bundled one).
-pub fn database() -> &'static ReflectionDatabase<'static> {
-    rbx_reflection_database::get().unwrap_or_else(|_| rbx_reflection_database::get_bundled())
-}
+pub use crate::properties::database;
 
 fn class(name: &str) -> Option<&'static ClassDescriptor<'static>> {
     database().classes.get(name)
