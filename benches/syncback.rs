@@ -7,7 +7,8 @@
 //! `ATLAS_BENCH_DIR` picks where the projects are written (default: the system temp
 //! folder); creating 100k files is mostly file-system work, so the figures depend on it.
 //! Each run writes a fresh project; they are deleted only at the end (ext4 slows down file
-//! creation right after mass deletions).
+//! creation right after mass deletions). `ATLAS_BENCH_KEEP=1` keeps the place and the
+//! projects afterwards (for profiling).
 
 mod common;
 
@@ -92,4 +93,7 @@ fn main() {
         },
         if peak <= 300.0 { "met" } else { "MISSED" }
     );
+    if std::env::var_os("ATLAS_BENCH_KEEP").is_some() {
+        println!("  kept {}", temp.keep().display());
+    }
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use common::serve_util::{free_port, run_serve_test, run_serve_test_with, try_http};
+use common::serve_util::{free_port, run_serve_test, run_serve_test_with, try_http, TestServe};
 use rbx_dom_weak::{InstanceBuilder, WeakDom};
 
 fn string(text: &str) -> Option<Value> {
@@ -135,6 +136,29 @@ fn script_edit_create_rename_delete() {
         // An edit keeps the instance's id.
         assert_eq!(session.tree().expect_id("ReplicatedStorage/Util"), util);
     });
+}
+
+#[test]
+fn files_in_linked_folders_are_followed() {
+    // src/shared/Linked is a link to a folder outside the project.
+    let prepare = |root: &Path| {
+        let target = root.parent().unwrap().join("linked-target");
+        std::fs::create_dir_all(&target).unwrap();
+        std::fs::write(target.join("Inner.luau"), "return 1\n").unwrap();
+        std::os::unix::fs::symlink(&target, root.join("src/shared/Linked")).unwrap();
+    };
+    let session = TestServe::start_prepared("basic", &[], prepare);
+    let inner = session.tree().expect_id("ReplicatedStorage/Linked/Inner");
+    session.expect_patch(
+        || session.write("src/shared/Linked/Inner.luau", "return 2\n"),
+        "the new Source of Inner",
+        |m| updated_property(m, &inner, "Source", &string("return 2\n")),
+    );
+    session.expect_patch(
+        || session.write("src/shared/Linked/Added.luau", "return 3\n"),
+        "an added ModuleScript Added",
+        |m| added(m, "Added", "ModuleScript"),
+    );
 }
 
 #[test]

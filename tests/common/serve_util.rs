@@ -50,6 +50,12 @@ pub fn free_port() -> u16 {
 impl TestServe {
     /// Copies the fixture, starts the server and waits until `GET /api/rojo` answers.
     pub fn start(fixture: &str, args: &[&str]) -> TestServe {
+        Self::start_prepared(fixture, args, |_| {})
+    }
+
+    /// Like [`TestServe::start`], calling `prepare` with the copied fixture's folder
+    /// before the server starts (for what a fixture in git cannot hold, like links).
+    pub fn start_prepared(fixture: &str, args: &[&str], prepare: impl FnOnce(&Path)) -> TestServe {
         let temp = tempfile::tempdir().unwrap();
         let root = temp.path().canonicalize().unwrap().join(fixture);
         super::copy_dir(
@@ -59,6 +65,7 @@ impl TestServe {
                 .join(fixture),
             &root,
         );
+        prepare(&root);
         let log = temp.path().join("serve.log");
         let mut session = TestServe {
             _temp: temp,
