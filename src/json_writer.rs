@@ -107,12 +107,19 @@ pub fn is_bare_key(key: &str) -> bool {
     let Some(first) = chars.next() else {
         return false;
     };
+    // ASCII letters, digits, `_` and `$` are answered without the Unicode tables.
     let start_ok = first == '_'
         || first == '$'
-        || (first.is_alphabetic() && json5::char::is_json5_identifier_start(first));
+        || first.is_ascii_alphabetic()
+        || (!first.is_ascii()
+            && first.is_alphabetic()
+            && json5::char::is_json5_identifier_start(first));
     start_ok
         && chars.all(|c| {
-            c == '_' || c == '$' || (c.is_alphanumeric() && json5::char::is_json5_identifier(c))
+            c == '_'
+                || c == '$'
+                || c.is_ascii_alphanumeric()
+                || (!c.is_ascii() && c.is_alphanumeric() && json5::char::is_json5_identifier(c))
         })
 }
 
@@ -164,6 +171,11 @@ pub fn format_f32(x: f32) -> String {
         special_float(x.is_nan(), x.is_infinite(), x == 0.0, x.is_sign_negative())
     {
         return special;
+    }
+    // Whole numbers below 2^24 are exact in both widths and print as plain integers
+    // (what `layout` would make of them); most values in a place are such numbers.
+    if x.fract() == 0.0 && x.abs() < 16_777_216.0 {
+        return (x as i32).to_string();
     }
     let shortest = format!("{x:e}");
     if reads_back_as_f32(&shortest, x) {
@@ -371,6 +383,24 @@ mod tests {
         }
         // Double rounding is rare; this only documents that it is handled.
         assert!(widened < 1000);
+    }
+
+    #[test]
+    fn f32_whole_numbers_print_as_the_general_path_would() {
+        let edges = [
+            1.0,
+            -1.0,
+            16_777_215.0,
+            -16_777_215.0,
+            16_777_216.0,
+            1e20,
+            100.0,
+        ];
+        let stepped = (-16_777_216i32..=16_777_216).step_by(997).map(|i| i as f32);
+        for x in edges.into_iter().chain(stepped).filter(|x| *x != 0.0) {
+            assert_eq!(format_f32(x), layout(&format!("{x:e}")), "{x}");
+            check_f32(x);
+        }
     }
 
     #[test]
