@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use atlas::syncback::SyncbackMode;
 use common::syncback_util as util;
 use common::tree::{compare, CompareOptions};
+use rbx_dom_weak::InstanceBuilder;
 
 /// Every corpus file a round trip runs on.
 fn corpus_files() -> Vec<PathBuf> {
@@ -509,4 +510,216 @@ fn example_project_survives_both_modes() {
         options,
     );
     assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// A small deterministic generator (xorshift) for the random round trips.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+    fn float(&mut self) -> f32 {
+        let raw = (self.next() % 2_000_001) as f32 / 1000.0 - 1000.0;
+        *self.pick(&[raw, raw.round(), 0.0, -0.0, 1e-30, 3.0e9, 0.1, 1.0 / 3.0])
+    }
+}
+
+/// Names that stress the file naming rules: characters no file name may hold,
+/// reserved and hidden names, names that look like file kinds, case twins, long names.
+const AWKWARD_NAMES: &[&str] = &[
+    "Part",
+    "part",
+    "PART",
+    "a/b",
+    "a\\b",
+    "c:d",
+    "what?",
+    "<tag>",
+    "pipe|",
+    "star*",
+    "quote\"d",
+    "trailing.",
+    "trailing ",
+    " leading",
+    "CON",
+    "nul",
+    "Com1",
+    ".hidden",
+    "init",
+    "init.meta",
+    "x.server",
+    "y.luau",
+    "z.model.json5",
+    "a.meta.json5",
+    "b.txt",
+    "Part~2",
+    "héllo",
+    "日本語",
+    "emoji🙂",
+    "",
+    "  ",
+    "tab\there",
+    "new\nline",
+    "..",
+    ".",
+    "-",
+    "%percent%",
+    "#hash",
+    "semi;colon",
+];
+
+fn random_name(rng: &mut Rng) -> String {
+    match rng.below(10) {
+        0 => "L".repeat(120 + rng.below(200)),
+        1..=4 => rng.pick(AWKWARD_NAMES).to_string(),
+        _ => format!("Item{}", rng.below(6)),
+    }
+}
+
+fn random_text(rng: &mut Rng) -> String {
+    let pieces = [
+        "print(1)",
+        "\r\n",
+        "\n",
+        "\t",
+        "  ",
+        "-- ünïcode",
+        "\"quoted\"",
+        "\\",
+        "]]",
+        "local x = [[long]]",
+        "\u{0}",
+        "\u{7f}",
+        "end",
+        "🙂",
+    ];
+    (0..rng.below(8)).map(|_| *rng.pick(&pieces)).collect()
+}
+
+fn random_instance(
+    rng: &mut Rng,
+    depth: usize,
+    refs: &mut Vec<rbx_dom_weak::types::Ref>,
+) -> InstanceBuilder {
+    use rbx_dom_weak::types::{
+        Attributes, CFrame, Color3, Color3uint8, Enum, Matrix3, Tags, Variant, Vector3,
+    };
+    let classes = [
+        "Folder",
+        "Model",
+        "Part",
+        "ModuleScript",
+        "Script",
+        "LocalScript",
+        "StringValue",
+        "IntValue",
+        "NumberValue",
+        "BoolValue",
+        "ObjectValue",
+        "Configuration",
+    ];
+    let class = *rng.pick(&classes);
+    let mut builder = InstanceBuilder::new(class).with_name(random_name(rng));
+    match class {
+        "Part" => {
+            builder = builder
+                .with_property("Anchored", rng.below(2) == 0)
+                .with_property("Size", Vector3::new(rng.float(), rng.float(), rng.float()))
+                .with_property(
+                    "CFrame",
+                    CFrame::new(
+                        Vector3::new(rng.float(), rng.float(), rng.float()),
+                        Matrix3::identity(),
+                    ),
+                )
+                .with_property("Color", Color3uint8::new(rng.below(256) as u8, 7, 200))
+                .with_property(
+                    "Material",
+                    Enum::from_u32(*rng.pick(&[256u32, 512, 816, 1088])),
+                )
+                .with_property("Transparency", rng.float());
+        }
+        "ModuleScript" | "LocalScript" => {
+            builder = builder.with_property("Source", random_text(rng))
+        }
+        "Script" => {
+            builder = builder
+                .with_property("Source", random_text(rng))
+                .with_property("RunContext", Enum::from_u32(rng.below(4) as u32));
+        }
+        "StringValue" => builder = builder.with_property("Value", random_text(rng)),
+        "IntValue" => builder = builder.with_property("Value", rng.next() as i64),
+        "NumberValue" => builder = builder.with_property("Value", f64::from(rng.float()) / 7.0),
+        "BoolValue" => builder = builder.with_property("Value", rng.below(2) == 0),
+        "ObjectValue" if !refs.is_empty() => {
+            builder = builder.with_property("Value", Variant::Ref(*rng.pick(refs)));
+        }
+        _ => {}
+    }
+    if rng.below(4) == 0 {
+        let mut attributes = Attributes::new();
+        attributes.insert(random_name(rng), Variant::String(random_text(rng)));
+        attributes.insert("Number".into(), Variant::Float64(f64::from(rng.float())));
+        attributes.insert(
+            "Tint".into(),
+            Variant::Color3(Color3::new(0.5, rng.float(), 0.25)),
+        );
+        builder = builder.with_property("Attributes", attributes);
+    }
+    if rng.below(5) == 0 {
+        let mut tags = Tags::new();
+        tags.push(&random_name(rng));
+        builder = builder.with_property("Tags", tags);
+    }
+    refs.push(builder.referent());
+    if depth < 4 && !class.ends_with("Value") {
+        for _ in 0..rng.below(6) {
+            builder.add_child(random_instance(rng, depth + 1, refs));
+        }
+    }
+    builder
+}
+
+/// A random place with three services; the same seed gives the same place.
+fn random_place(seed: u64) -> rbx_dom_weak::WeakDom {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (seed * 0x1000_0001));
+    let mut refs = Vec::new();
+    let mut root = InstanceBuilder::new("DataModel").with_name("Game");
+    for service in ["Workspace", "ReplicatedStorage", "ServerScriptService"] {
+        let mut builder = InstanceBuilder::new(service).with_name(service);
+        for _ in 0..4 + rng.below(6) {
+            builder.add_child(random_instance(&mut rng, 0, &mut refs));
+        }
+        root.add_child(builder);
+    }
+    rbx_dom_weak::WeakDom::new(root)
+}
+
+#[test]
+fn random_places_round_trip() {
+    let mut failures = Vec::new();
+    for seed in 1..=30u64 {
+        let temp = tempfile::tempdir().unwrap();
+        util::write_place_project(temp.path());
+        let report = util::run(temp.path(), random_place(seed), SyncbackMode::Clean);
+        let differences = round_trip_differences(random_place(seed), temp.path());
+        if !differences.is_empty() {
+            failures.push(format!(
+                "seed {seed} ({} files):\n  {}",
+                report.written.len(),
+                differences.join("\n  ")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
