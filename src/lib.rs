@@ -9,6 +9,7 @@ pub mod cli;
 pub mod formats;
 pub mod json_value;
 pub mod json_writer;
+pub mod memory;
 pub mod place_file;
 pub mod project;
 pub mod properties;

@@ -81,6 +81,10 @@ impl ServeSession {
         let snapshot = project_node::snapshot_project(&Context::default(), vfs, &project, None)?
             .ok_or_else(|| SessionError::EmptyProject(project.file_path.clone()))?;
         let read = started.elapsed();
+        log::debug!(
+            "session: files read in {read:.2?} ({})",
+            crate::memory::resident()
+        );
 
         // Watching starts once the files are read (watching while reading would queue an
         // event for every file opened), on another thread while the tree is built.
@@ -102,7 +106,11 @@ impl ServeSession {
             });
             let timer = Instant::now();
             let mut tree = Tree::new(snapshot);
-            log::debug!("session: tree built in {:.2?}", timer.elapsed());
+            log::debug!(
+                "session: tree built in {:.2?} ({})",
+                timer.elapsed(),
+                crate::memory::resident()
+            );
             let timer = Instant::now();
             resolve_tree_references(&mut tree, true);
             log::debug!("session: references resolved in {:.2?}", timer.elapsed());

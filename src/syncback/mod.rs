@@ -188,7 +188,7 @@ pub fn plan(
         "syncback: layout of {} instances in {:.2?} ({})",
         layout.placements.len(),
         timer.elapsed(),
-        rss()
+        crate::memory::resident()
     );
     let timer = Instant::now();
     warnings.extend(layout.warnings.iter().cloned());
@@ -198,7 +198,7 @@ pub fn plan(
         "syncback: {} files produced in {:.2?} ({})",
         emitted.files.len(),
         timer.elapsed(),
-        rss()
+        crate::memory::resident()
     );
     let timer = Instant::now();
     warnings.extend(emitted.warnings.iter().cloned());
@@ -310,7 +310,7 @@ pub fn plan(
     log::debug!(
         "syncback: orphan scan in {:.2?} ({})",
         timer.elapsed(),
-        rss()
+        crate::memory::resident()
     );
 
     Ok(Plan {
@@ -457,7 +457,11 @@ pub fn execute(
         backup = written.backup;
     }
     progress.finish();
-    log::debug!("syncback: written in {:.2?} ({})", timer.elapsed(), rss());
+    log::debug!(
+        "syncback: written in {:.2?} ({})",
+        timer.elapsed(),
+        crate::memory::resident()
+    );
     let rel = |indices: &[usize]| -> Vec<PathBuf> {
         indices
             .iter()
@@ -540,16 +544,4 @@ pub fn model_root(mut dom: WeakDom, name: &str) -> WeakDom {
         dom.transfer(child, &mut out, root);
     }
     out
-}
-
-/// Resident memory, for debug logs (Linux only; empty elsewhere).
-fn rss() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS"))
-                .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
-        })
-        .unwrap_or_default()
 }
