@@ -20,7 +20,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rbx_dom_weak::{InstanceBuilder, WeakDom};
+use rbx_dom_weak::types::{Ref, Variant};
+use rbx_dom_weak::{AHashMap, Instance, WeakDom};
 
 use crate::formats::FileWrite;
 use crate::json_writer::to_canonical_string;
@@ -520,28 +521,107 @@ pub fn undo(folder: &Path) -> Result<Vec<PathBuf>, SyncbackError> {
 }
 
 /// Turns a model file's dom into the tree syncback expects: one top-level instance
-/// becomes the root; several become the children of a Folder root named `name`.
+/// becomes the root; several become the children of a Folder root named `name`. Nothing
+/// is moved instance by instance: moving each child of a big folder scans that folder's
+/// children every time (quadratic; seconds for a model of 100k loose parts).
 pub fn model_root(mut dom: WeakDom, name: &str) -> WeakDom {
     let roots = dom.root().children().to_vec();
-    if roots.len() == 1 {
-        let only = roots[0];
-        let instance = dom.get_by_ref(only).expect("child of the root");
-        let builder = InstanceBuilder::new(instance.class.as_str())
-            .with_name(instance.name.clone())
-            .with_referent(only)
-            .with_properties(instance.properties.iter().map(|(k, v)| (*k, v.clone())));
-        let children = instance.children().to_vec();
-        let mut out = WeakDom::new(builder);
-        let root = out.root_ref();
-        for child in children {
-            dom.transfer(child, &mut out, root);
+    if let [only] = roots[..] {
+        dom.transfer_within(only, Ref::none());
+        let (old_root, mut instances) = dom.into_raw();
+        instances.remove(&old_root);
+        return dom_from_parts(only, instances);
+    }
+    let root = dom.root_mut();
+    root.class = "Folder".into();
+    root.name = name.to_string();
+    root.properties.clear();
+    dom
+}
+
+/// `WeakDom::from_raw`, which panics on a `UniqueId` property that holds another type
+/// (a hand-written XML file can): such a property is dropped first, with a warning.
+fn dom_from_parts(root: Ref, mut instances: AHashMap<Ref, Instance>) -> WeakDom {
+    let key = "UniqueId".into();
+    for instance in instances.values_mut() {
+        if let Some(value) = instance.properties.get(&key) {
+            if !matches!(value, Variant::UniqueId(_)) {
+                log::warn!(
+                    "{}: dropping its UniqueId property, which holds a {:?} instead of a UniqueId",
+                    instance.name,
+                    value.ty()
+                );
+                instance.properties.remove(&key);
+            }
         }
-        return out;
     }
-    let mut out = WeakDom::new(InstanceBuilder::new("Folder").with_name(name));
-    let root = out.root_ref();
-    for child in roots {
-        dom.transfer(child, &mut out, root);
+    WeakDom::from_raw(root, instances)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rbx_dom_weak::InstanceBuilder;
+
+    fn names(dom: &WeakDom, parent: Ref) -> Vec<String> {
+        let instance = dom.get_by_ref(parent).unwrap();
+        instance
+            .children()
+            .iter()
+            .map(|r| dom.get_by_ref(*r).unwrap().name.clone())
+            .collect()
     }
-    out
+
+    #[test]
+    fn one_top_level_instance_becomes_the_root_with_its_subtree() {
+        let mut model = InstanceBuilder::new("Model").with_name("Map");
+        for index in 0..3000 {
+            let mut part = InstanceBuilder::new("Part").with_name(format!("P{index}"));
+            part.add_child(InstanceBuilder::new("Decal").with_name("Face"));
+            model.add_child(part);
+        }
+        let model_ref = model.referent();
+        let mut file = WeakDom::new(InstanceBuilder::new("DataModel"));
+        let file_root = file.root_ref();
+        file.insert(file_root, model);
+
+        let dom = model_root(file, "Ignored");
+        assert_eq!(dom.root_ref(), model_ref);
+        assert_eq!(dom.root().name, "Map");
+        assert_eq!(dom.root().parent(), Ref::none());
+        let expected: Vec<String> = (0..3000).map(|i| format!("P{i}")).collect();
+        assert_eq!(names(&dom, model_ref), expected);
+        assert_eq!(dom.descendants().count(), 1 + 3000 * 2);
+    }
+
+    #[test]
+    fn several_top_level_instances_go_into_a_named_folder() {
+        let mut file = WeakDom::new(InstanceBuilder::new("DataModel"));
+        let file_root = file.root_ref();
+        for name in ["B", "A", "C"] {
+            file.insert(file_root, InstanceBuilder::new("Part").with_name(name));
+        }
+        let dom = model_root(file, "Loose");
+        assert_eq!(dom.root().class, "Folder");
+        assert_eq!(dom.root().name, "Loose");
+        assert!(dom.root().properties.is_empty());
+        assert_eq!(names(&dom, dom.root_ref()), ["B", "A", "C"]);
+    }
+
+    #[test]
+    fn a_unique_id_of_another_type_is_dropped_not_a_panic() {
+        let mut file = WeakDom::new(InstanceBuilder::new("DataModel"));
+        let file_root = file.root_ref();
+        file.insert(
+            file_root,
+            InstanceBuilder::new("Part")
+                .with_name("Odd")
+                .with_property("UniqueId", "not an id")
+                .with_property("Anchored", true),
+        );
+        let dom = model_root(file, "Model");
+        assert_eq!(dom.root().name, "Odd");
+        assert!(!dom.root().properties.contains_key(&"UniqueId".into()));
+        assert!(dom.root().properties.contains_key(&"Anchored".into()));
+    }
 }
