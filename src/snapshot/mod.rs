@@ -4,6 +4,7 @@
 //! a `WeakDom` and resolves `Rojo_Ref_*` / `Rojo_Target_*` references.
 
 mod dom;
+mod dom_rebuild;
 mod instance;
 mod patch;
 mod patch_apply;

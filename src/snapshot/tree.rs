@@ -5,13 +5,14 @@
 //! The tree only changes through [`super::apply_patch_set`], so the indexes stay in step
 //! with the dom.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use rbx_dom_weak::types::{Ref, Variant};
 use rbx_dom_weak::{InstanceBuilder, UstrMap, WeakDom};
 
 use super::dom::{REF_ID_ATTRIBUTE, REF_PATH_PREFIX, REF_TARGET_PREFIX};
+use super::dom_rebuild::{rebuild_is_cheaper, rebuild_with_children};
 use super::path_index::{indexed_paths, PathIndex};
 use super::{InstanceMetadata, InstanceSnapshot};
 
@@ -188,18 +189,71 @@ impl Tree {
 
     /// Removes an instance and its descendants. The root cannot be removed.
     pub fn remove(&mut self, id: Ref) -> bool {
-        if id == self.dom.root_ref() || self.dom.get_by_ref(id).is_none() {
-            return false;
-        }
-        let gone: Vec<Ref> = self.dom.descendants_of(id).map(|i| i.referent()).collect();
-        for referent in gone {
-            if let Some(metadata) = self.metadata.remove(&referent) {
-                self.path_index.remove(referent, &metadata);
+        !self.remove_all(&[id]).is_empty()
+    }
+
+    /// Removes instances and their descendants; returns the ids that were removed (not
+    /// the root, not ids already gone or inside another removed instance). Removing many
+    /// children of one big folder rebuilds the dom once instead of detaching each.
+    pub fn remove_all(&mut self, ids: &[Ref]) -> Vec<Ref> {
+        let root = self.dom.root_ref();
+        let wanted: HashSet<Ref> = ids
+            .iter()
+            .copied()
+            .filter(|id| *id != root && self.dom.get_by_ref(*id).is_some())
+            .collect();
+        let mut removed = Vec::new();
+        let mut seen = HashSet::new();
+        for &id in ids {
+            if !wanted.contains(&id) || !seen.insert(id) {
+                continue;
             }
-            self.ref_attributes.remove(&referent);
+            let inside_another = self
+                .dom
+                .ancestors_of(id)
+                .skip(1)
+                .any(|ancestor| wanted.contains(&ancestor.referent()));
+            if !inside_another {
+                removed.push(id);
+            }
         }
-        self.dom.destroy(id);
-        true
+        let scanned: usize = removed
+            .iter()
+            .filter_map(|id| self.dom.get_by_ref(*id))
+            .filter_map(|instance| self.dom.get_by_ref(instance.parent()))
+            .map(|parent| parent.children().len())
+            .sum();
+        let dom_len = self.len();
+        for &id in &removed {
+            let gone: Vec<Ref> = self.dom.descendants_of(id).map(|i| i.referent()).collect();
+            for referent in gone {
+                if let Some(metadata) = self.metadata.remove(&referent) {
+                    self.path_index.remove(referent, &metadata);
+                }
+                self.ref_attributes.remove(&referent);
+            }
+        }
+        if rebuild_is_cheaper(scanned, dom_len) {
+            let removed_set: HashSet<Ref> = removed.iter().copied().collect();
+            let dom = std::mem::replace(&mut self.dom, placeholder_dom());
+            self.dom = rebuild_with_children(dom, |_, children| {
+                children
+                    .iter()
+                    .any(|child| removed_set.contains(child))
+                    .then(|| {
+                        children
+                            .iter()
+                            .copied()
+                            .filter(|child| !removed_set.contains(child))
+                            .collect()
+                    })
+            });
+        } else {
+            for &id in &removed {
+                self.dom.destroy(id);
+            }
+        }
+        removed
     }
 
     /// Renames an instance.
@@ -257,20 +311,42 @@ impl Tree {
         if instance.children() == order {
             return;
         }
-        let mut current: Vec<Ref> = instance.children().to_vec();
-        let mut wanted = order.to_vec();
-        current.sort_unstable_by_key(|r| r.to_string());
-        wanted.sort_unstable_by_key(|r| r.to_string());
-        if current != wanted {
+        let current = instance.children();
+        let wanted: HashSet<Ref> = order.iter().copied().collect();
+        if current.len() != order.len()
+            || wanted.len() != order.len()
+            || !current.iter().all(|child| wanted.contains(child))
+        {
             log::debug!("reorder_children: the order does not list the current children");
             return;
         }
-        // WeakDom has no reorder; moving a child to its own parent appends it, so moving
-        // every child in the wanted order leaves them in that order.
-        for child in order {
-            self.dom.transfer_within(*child, parent);
+        // WeakDom has no reorder; moving a child to its own parent appends it. The longest
+        // start of `order` already in sequence among the current children can stay; the
+        // rest moves to the end, one scan of the child list each, unless rebuilding the
+        // dom is cheaper (a new file near the start of a folder of 60,000).
+        let mut kept = 0;
+        for child in current {
+            if kept < order.len() && *child == order[kept] {
+                kept += 1;
+            }
+        }
+        let moves = order.len() - kept;
+        if rebuild_is_cheaper(moves.saturating_mul(current.len()), self.len()) {
+            let dom = std::mem::replace(&mut self.dom, placeholder_dom());
+            self.dom = rebuild_with_children(dom, |referent, _| {
+                (referent == parent).then(|| order.to_vec())
+            });
+        } else {
+            for child in &order[kept..] {
+                self.dom.transfer_within(*child, parent);
+            }
         }
     }
+}
+
+/// What the tree holds for the moment its dom is being rebuilt.
+fn placeholder_dom() -> WeakDom {
+    WeakDom::new(InstanceBuilder::new("Folder"))
 }
 
 /// Turns a snapshot into a builder, moving metadata and reference attributes aside.
@@ -350,6 +426,85 @@ mod tests {
             Some(Variant::Attributes(kept)) => assert_eq!(kept.len(), 1),
             other => panic!("{other:?}"),
         }
+    }
+
+    fn child_names(tree: &Tree, parent: Ref) -> Vec<String> {
+        tree.dom()
+            .get_by_ref(parent)
+            .unwrap()
+            .children()
+            .iter()
+            .map(|r| tree.dom().get_by_ref(*r).unwrap().name.clone())
+            .collect()
+    }
+
+    /// A folder big enough that reordering or emptying it takes the rebuild path.
+    fn big_folder(count: usize) -> (Tree, Ref) {
+        let children = (0..count)
+            .map(|i| script(&format!("S{i:05}"), &format!("/p/big/S{i:05}.luau")))
+            .collect();
+        let root = InstanceSnapshot::new("Folder", "root").with_children(vec![
+            InstanceSnapshot::new("Folder", "big").with_children(children),
+            script("Other", "/p/Other.luau"),
+        ]);
+        let tree = Tree::new(root);
+        let big = tree.dom().root().children()[0];
+        (tree, big)
+    }
+
+    #[test]
+    fn reorders_a_big_folder_keeping_ids_and_metadata() {
+        let (mut tree, big) = big_folder(3000);
+        let before: Vec<Ref> = tree.dom().get_by_ref(big).unwrap().children().to_vec();
+        let mut order = before.clone();
+        order.reverse();
+        assert!(rebuild_is_cheaper(order.len() * order.len(), tree.len()));
+        tree.reorder_children(big, &order);
+        assert_eq!(tree.dom().get_by_ref(big).unwrap().children(), &order[..]);
+        assert_eq!(child_names(&tree, big)[0], "S02999");
+        assert_eq!(child_names(&tree, tree.root_ref()), ["big", "Other"]);
+        assert_eq!(
+            tree.ids_at_path(Path::new("/p/big/S00007.luau")),
+            [before[7]]
+        );
+        assert_eq!(tree.len(), 3003);
+        // One child moved to the front of the same folder: still exact.
+        let mut order = order;
+        let last = order.pop().unwrap();
+        order.insert(0, last);
+        tree.reorder_children(big, &order);
+        assert_eq!(tree.dom().get_by_ref(big).unwrap().children(), &order[..]);
+        // A list that is not a permutation of the children changes nothing.
+        tree.reorder_children(big, &order[1..]);
+        assert_eq!(tree.dom().get_by_ref(big).unwrap().children(), &order[..]);
+    }
+
+    #[test]
+    fn removes_many_children_of_a_big_folder() {
+        let (mut tree, big) = big_folder(3000);
+        let children: Vec<Ref> = tree.dom().get_by_ref(big).unwrap().children().to_vec();
+        let mut doomed: Vec<Ref> = children.iter().copied().step_by(3).collect();
+        doomed.push(doomed[0]);
+        let root = tree.root_ref();
+        doomed.push(root);
+        let removed = tree.remove_all(&doomed);
+        assert_eq!(removed.len(), 1000, "repeats and the root are not removed");
+        assert!(rebuild_is_cheaper(1000 * 3000, 3003));
+        assert_eq!(tree.len(), 2003);
+        assert_eq!(tree.dom().descendants().count(), 2003);
+        let names = child_names(&tree, big);
+        assert_eq!(&names[..3], ["S00001", "S00002", "S00004"]);
+        assert!(tree.ids_at_path(Path::new("/p/big/S00000.luau")).is_empty());
+        assert!(tree.metadata(children[0]).is_none());
+        assert_eq!(
+            tree.ids_at_path(Path::new("/p/big/S00001.luau")),
+            [children[1]]
+        );
+        // A folder and one of its children in one batch: only the folder is reported.
+        let removed = tree.remove_all(&[children[1], big]);
+        assert_eq!(removed, [big]);
+        assert_eq!(child_names(&tree, root), ["Other"]);
+        assert_eq!(tree.len(), 2);
     }
 
     #[test]

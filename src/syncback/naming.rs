@@ -1,7 +1,7 @@
 //! File-safe names (slugs) and `~N` duplicate suffixes (fs-format.md §4.7-4.8, with the
 //! Atlas differences listed in docs/syncback.md).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Characters no file name may contain on some platform, and `~` (our dedup marker).
 const FORBIDDEN: [char; 10] = ['<', '>', ':', '"', '/', '|', '?', '*', '\\', '~'];
@@ -96,6 +96,10 @@ pub fn slug(name: &str) -> String {
 #[derive(Debug, Default, Clone)]
 pub struct Namespace {
     taken: HashSet<String>,
+    /// Per lowercased base and suffix list, the `~N` to try first: every smaller N was
+    /// found taken before, and names are never released, so a folder of 20,000 "Part"s
+    /// claims each in constant time instead of rescanning `Part~2…` every time.
+    next_suffix: HashMap<String, u32>,
 }
 
 impl Namespace {
@@ -120,7 +124,12 @@ impl Namespace {
     /// e.g. `.server.luau` and `.meta.json5` for a script with an adjacent meta file).
     /// The first suffix names the entry; returns (base used, entry name).
     pub fn claim(&mut self, base: &str, suffixes: &[&str]) -> (String, String) {
-        let mut n = 1u32;
+        let mut hint_key = Namespace::key(base);
+        for suffix in suffixes {
+            hint_key.push('\0');
+            hint_key.push_str(&Namespace::key(suffix));
+        }
+        let mut n = self.next_suffix.get(&hint_key).copied().unwrap_or(1);
         loop {
             let candidate = if n == 1 {
                 base.to_string()
@@ -132,6 +141,7 @@ impl Namespace {
                 for name in &names {
                     self.reserve(name);
                 }
+                self.next_suffix.insert(hint_key, n + 1);
                 let entry = names
                     .into_iter()
                     .next()
@@ -202,5 +212,41 @@ mod tests {
         assert_eq!(ns.claim("data", &[""]).1, "data~3");
         assert_eq!(ns.claim("Data", &[".luau", ".meta.json5"]).1, "Data.luau");
         assert_eq!(ns.claim("Data", &[".txt", ".meta.json5"]).1, "Data~2.txt");
+    }
+
+    #[test]
+    fn many_duplicates_resume_where_the_last_claim_stopped() {
+        let mut ns = Namespace::new();
+        ns.reserve("Part~3.model.json5");
+        let entries: Vec<String> = (0..6)
+            .map(|i| {
+                let base = if i % 2 == 0 { "Part" } else { "PART" };
+                ns.claim(base, &[".model.json5"]).1
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                "Part.model.json5",
+                "PART~2.model.json5",
+                "Part~4.model.json5",
+                "PART~5.model.json5",
+                "Part~6.model.json5",
+                "PART~7.model.json5",
+            ]
+        );
+        // Another suffix list has its own free names.
+        assert_eq!(ns.claim("Part", &[""]).1, "Part");
+        // A name reserved after a claim is still skipped.
+        ns.reserve("part~8.model.json5");
+        assert_eq!(ns.claim("Part", &[".model.json5"]).1, "Part~9.model.json5");
+        // Scripts need their meta file name free too, whatever claimed it.
+        ns.reserve("Part~2.meta.json5");
+        assert_eq!(
+            ns.claim("Part", &[".luau", ".meta.json5"]).1,
+            "Part.luau",
+            "Part.meta.json5 is still free"
+        );
+        assert_eq!(ns.claim("Part", &[".luau", ".meta.json5"]).1, "Part~3.luau");
     }
 }
