@@ -12,8 +12,10 @@ use super::tree::{RefAttributes, Tree};
 
 /// Applies a patch; returns what changed, including Ref properties whose targets moved.
 pub fn apply_patch_set(tree: &mut Tree, patch: PatchSet) -> AppliedPatchSet {
-    let mut applied = AppliedPatchSet::default();
-    applied.removed = tree.remove_all(&patch.removed);
+    let mut applied = AppliedPatchSet {
+        removed: tree.remove_all(&patch.removed),
+        ..AppliedPatchSet::default()
+    };
     for add in patch.added {
         if tree.dom().get_by_ref(add.parent).is_some() {
             applied.added.push(tree.insert(add.parent, add.instance));

@@ -469,7 +469,6 @@ mod tests {
         );
         assert_eq!(tree.len(), 3003);
         // One child moved to the front of the same folder: still exact.
-        let mut order = order;
         let last = order.pop().unwrap();
         order.insert(0, last);
         tree.reorder_children(big, &order);
