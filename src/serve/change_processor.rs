@@ -29,6 +29,8 @@ use crate::vfs::Vfs;
 pub enum ProcessorMessage {
     /// These paths changed (created, written, removed or renamed).
     Changed(Vec<PathBuf>),
+    /// The watcher lost events: watch again and re-read the whole project.
+    EventsLost,
     /// Finish and end the thread.
     Shutdown,
 }
@@ -107,32 +109,63 @@ struct Processor {
 impl Processor {
     fn run(self, receiver: Receiver<ProcessorMessage>) {
         while let Ok(message) = receiver.recv() {
-            let mut paths = match message {
-                ProcessorMessage::Changed(paths) => paths,
-                ProcessorMessage::Shutdown => return,
-            };
+            let mut paths = Vec::new();
+            let mut lost = false;
             // Everything already queued joins this batch.
-            let mut shutdown = false;
-            while let Ok(more) = receiver.try_recv() {
-                match more {
+            let queued = std::iter::from_fn(|| receiver.try_recv().ok());
+            for message in std::iter::once(message).chain(queued) {
+                match message {
                     ProcessorMessage::Changed(more) => paths.extend(more),
-                    ProcessorMessage::Shutdown => shutdown = true,
+                    ProcessorMessage::EventsLost => lost = true,
+                    ProcessorMessage::Shutdown => return,
                 }
             }
-            if shutdown {
-                return;
+            if lost {
+                self.catch_up(paths);
+            } else {
+                self.process_batch(paths);
             }
-            self.process_batch(paths);
         }
+    }
+
+    /// After lost events: every folder is watched again (new folders may have no watch),
+    /// then the whole project is read again and diffed, so nothing changed meanwhile is
+    /// missed.
+    fn catch_up(&self, mut paths: Vec<PathBuf>) {
+        log::warn!(
+            "the file watcher lost events (too many changes at once); reading the whole project again"
+        );
+        if let Some(watcher) = self
+            .watcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            watcher.rewatch();
+        }
+        let root = self
+            .tree
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .root_ref();
+        paths.sort();
+        paths.dedup();
+        self.apply(paths, vec![root]);
     }
 
     /// Re-reads what `paths` affect, applies the changes and queues one message.
     fn process_batch(&self, mut paths: Vec<PathBuf>) {
-        let started = Instant::now();
         paths.sort();
         paths.dedup();
+        let ids = affected_instances(&self.tree.read().unwrap_or_else(|e| e.into_inner()), &paths);
+        self.apply(paths, ids);
+    }
+
+    /// Re-reads the instances `ids` from their files, applies the changes, watches the
+    /// folders that appeared and queues one message.
+    fn apply(&self, paths: Vec<PathBuf>, ids: Vec<Ref>) {
+        let started = Instant::now();
         let mut tree = self.tree.write().unwrap_or_else(|e| e.into_inner());
-        let ids = affected_instances(&tree, &paths);
         let mut applied = AppliedPatchSet::default();
         for id in ids {
             if tree.dom().get_by_ref(id).is_none() {
@@ -265,6 +298,79 @@ fn describe_paths(paths: &[PathBuf]) -> String {
     match paths {
         [one] => one.display().to_string(),
         [first, rest @ ..] => format!("{} and {} more", first.display(), rest.len()),
-        [] => "nothing".to_string(),
+        [] => "the whole project".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::formats::{project_node, Context};
+    use crate::snapshot::resolve_tree_references;
+
+    fn source_of(tree: &Tree, name: &str) -> Option<String> {
+        let root = tree.dom().root();
+        root.children().iter().find_map(|child| {
+            let instance = tree.dom().get_by_ref(*child)?;
+            if instance.name != name {
+                return None;
+            }
+            match instance.properties.get(&"Source".into()) {
+                Some(rbx_dom_weak::types::Variant::String(source)) => Some(source.clone()),
+                _ => None,
+            }
+        })
+    }
+
+    #[test]
+    fn lost_events_read_the_whole_project_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(folder.join("src")).unwrap();
+        std::fs::write(
+            folder.join("default.project.json5"),
+            r#"{ name: "P", tree: { $path: "src" } }"#,
+        )
+        .unwrap();
+        std::fs::write(folder.join("src").join("a.luau"), "return 1").unwrap();
+        let project = crate::project::load(&folder).unwrap();
+        let snapshot = project_node::snapshot_project(
+            &Context::default(),
+            &Vfs::new_default(),
+            &project,
+            None,
+        )
+        .unwrap()
+        .unwrap();
+        let mut tree = Tree::new(snapshot);
+        resolve_tree_references(&mut tree, true);
+        let tree = Arc::new(RwLock::new(tree));
+        let queue = Arc::new(MessageQueue::new());
+        // No watcher: these writes are exactly the events that got lost.
+        let processor = ChangeProcessor::start(
+            Arc::clone(&tree),
+            Arc::clone(&queue),
+            Arc::new(Mutex::new(None)),
+            ChangeProcessor::channel(),
+        )
+        .unwrap();
+        std::fs::write(folder.join("src").join("a.luau"), "return 2").unwrap();
+        std::fs::write(folder.join("src").join("b.luau"), "return 3").unwrap();
+        processor
+            .sender()
+            .send(ProcessorMessage::EventsLost)
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while queue.cursor() == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        processor.stop();
+        assert_eq!(queue.cursor(), 1, "one message for the catch-up");
+        let tree = tree.read().unwrap();
+        assert_eq!(source_of(&tree, "a").as_deref(), Some("return 2"));
+        assert_eq!(source_of(&tree, "b").as_deref(), Some("return 3"));
     }
 }

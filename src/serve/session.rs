@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::change_processor::{entry_folders, own_folder, ChangeProcessor, ProcessorMessage};
 use super::message_queue::MessageQueue;
-use super::watcher::FileWatcher;
+use super::watcher::{FileWatcher, WatchReport};
 use super::wire::SubscribeMessage;
 use crate::formats::{project_node, Context, SnapshotError};
 use crate::project::{self, Project, ProjectError};
@@ -256,8 +256,11 @@ fn start_watcher(
     sender: Sender<ProcessorMessage>,
     (roots, entries): &(Vec<PathBuf>, Vec<PathBuf>),
 ) -> Result<FileWatcher, SessionError> {
-    let mut watcher = FileWatcher::new(project_folder, move |paths| {
-        let _ = sender.send(ProcessorMessage::Changed(paths));
+    let mut watcher = FileWatcher::new(project_folder, move |report| {
+        let _ = sender.send(match report {
+            WatchReport::Changed(paths) => ProcessorMessage::Changed(paths),
+            WatchReport::EventsLost => ProcessorMessage::EventsLost,
+        });
     })
     .map_err(|source| SessionError::Watch {
         path: project_folder.to_path_buf(),

@@ -11,7 +11,9 @@
 //!
 //! Reads (`Access`) and metadata-only changes are dropped (re-reading files must not
 //! trigger more re-reads), as is anything inside a hidden folder below the project
-//! folder (`.git`, `.atlas`).
+//! folder (`.git`, `.atlas`). When the kernel drops events (its inotify queue
+//! overflowed, e.g. a checkout touching 100k files while the server was busy), the
+//! watcher says so ([`WatchReport::EventsLost`]) instead of passing on a partial batch.
 
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
@@ -19,7 +21,9 @@ use std::time::Duration;
 
 use notify::event::ModifyKind;
 use notify::{EventKind, RecommendedWatcher, RecursiveMode};
-use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
+use notify_debouncer_full::{
+    new_debouncer, DebounceEventResult, DebouncedEvent, Debouncer, RecommendedCache,
+};
 
 /// How long the files must be quiet before a batch is reported.
 pub const DEBOUNCE: Duration = Duration::from_millis(20);
@@ -35,12 +39,12 @@ pub struct FileWatcher {
 }
 
 impl FileWatcher {
-    /// Starts a watcher that calls `on_change` with each batch of changed paths (from
-    /// the debouncer's thread). Nothing is watched until [`FileWatcher::watch_tree`] or
+    /// Starts a watcher that calls `on_change` with each batch (from the debouncer's
+    /// thread). Nothing is watched until [`FileWatcher::watch_tree`] or
     /// [`FileWatcher::watch_entries`].
     pub fn new(
         project_folder: &Path,
-        on_change: impl Fn(Vec<PathBuf>) + Send + 'static,
+        on_change: impl Fn(WatchReport) + Send + 'static,
     ) -> notify::Result<FileWatcher> {
         let folder = project_folder.to_path_buf();
         let debouncer =
@@ -49,22 +53,8 @@ impl FileWatcher {
                 None,
                 move |result: DebounceEventResult| match result {
                     Ok(events) => {
-                        let mut paths: Vec<PathBuf> = Vec::new();
-                        for event in events {
-                            if matches!(
-                                event.kind,
-                                EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_))
-                            ) {
-                                continue;
-                            }
-                            for path in &event.paths {
-                                if !is_hidden_below(path, &folder, false) && !paths.contains(path) {
-                                    paths.push(path.clone());
-                                }
-                            }
-                        }
-                        if !paths.is_empty() {
-                            on_change(paths);
+                        if let Some(report) = report_for(&events, &folder) {
+                            on_change(report);
                         }
                     }
                     Err(errors) => {
@@ -80,6 +70,29 @@ impl FileWatcher {
             roots: Vec::new(),
             entries: HashSet::new(),
         })
+    }
+
+    /// Watches every watched folder again, after events were lost: folders created
+    /// meanwhile were never given a watch of their own.
+    pub fn rewatch(&mut self) {
+        let Some(debouncer) = self.debouncer.as_mut() else {
+            return;
+        };
+        let watched = self
+            .roots
+            .iter()
+            .map(|root| (root, RecursiveMode::Recursive))
+            .chain(
+                self.entries
+                    .iter()
+                    .map(|folder| (folder, RecursiveMode::NonRecursive)),
+            );
+        for (folder, mode) in watched {
+            let _ = debouncer.unwatch(folder);
+            if let Err(err) = debouncer.watch(folder, mode) {
+                log::warn!("could not watch {} again: {err}", folder.display());
+            }
+        }
     }
 
     /// Watches a folder and everything below it, unless a watched root covers it.
@@ -147,6 +160,38 @@ impl Drop for FileWatcher {
     }
 }
 
+/// What the watcher passes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchReport {
+    /// These paths were created, written, removed or renamed (each once).
+    Changed(Vec<PathBuf>),
+    /// Some events were lost: only reading everything again is sure to catch up.
+    EventsLost,
+}
+
+/// The report for one debounced batch, or `None` when nothing in it matters.
+fn report_for(events: &[DebouncedEvent], project_folder: &Path) -> Option<WatchReport> {
+    if events.iter().any(|event| event.need_rescan()) {
+        return Some(WatchReport::EventsLost);
+    }
+    let mut seen: HashSet<&Path> = HashSet::new();
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for event in events {
+        if matches!(
+            event.kind,
+            EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_))
+        ) {
+            continue;
+        }
+        for path in &event.paths {
+            if !is_hidden_below(path, project_folder, false) && seen.insert(path) {
+                paths.push(path.clone());
+            }
+        }
+    }
+    (!paths.is_empty()).then_some(WatchReport::Changed(paths))
+}
+
 /// Whether a folder between `root` and `path` is hidden (`.git/objects/x`); the last
 /// component counts only when `path` is itself a folder (a `.gitkeep` file is ordinary).
 fn is_hidden_below(path: &Path, root: &Path, path_is_folder: bool) -> bool {
@@ -186,6 +231,50 @@ mod tests {
         ));
     }
 
+    fn debounced(kind: EventKind, paths: &[&str]) -> DebouncedEvent {
+        let mut event = notify::Event::new(kind);
+        for path in paths {
+            event = event.add_path(PathBuf::from(path));
+        }
+        DebouncedEvent::new(event, std::time::Instant::now())
+    }
+
+    #[test]
+    fn batches_keep_each_path_once_and_report_lost_events() {
+        use notify::event::{CreateKind, DataChange};
+        let project = Path::new("/p");
+        let write = EventKind::Modify(ModifyKind::Data(DataChange::Content));
+        let mut events: Vec<DebouncedEvent> = (0..50_000)
+            .map(|i| debounced(write, &[&format!("/p/src/f{}.luau", i % 25_000)]))
+            .collect();
+        events.push(debounced(
+            EventKind::Create(CreateKind::File),
+            &["/p/.git/x"],
+        ));
+        events.push(debounced(
+            EventKind::Access(notify::event::AccessKind::Any),
+            &["/p/src/read.luau"],
+        ));
+        let Some(WatchReport::Changed(paths)) = report_for(&events, project) else {
+            panic!("a batch of writes is a change");
+        };
+        assert_eq!(
+            paths.len(),
+            25_000,
+            "each path once, hidden and reads dropped"
+        );
+        assert_eq!(
+            paths[1],
+            PathBuf::from("/p/src/f1.luau"),
+            "first-seen order"
+        );
+
+        let lost = notify::Event::new(EventKind::Other).set_flag(notify::event::Flag::Rescan);
+        events.push(DebouncedEvent::new(lost, std::time::Instant::now()));
+        assert_eq!(report_for(&events, project), Some(WatchReport::EventsLost));
+        assert_eq!(report_for(&events[50_000..50_002], project), None);
+    }
+
     #[test]
     fn reports_writes_in_watched_folders() {
         let dir = tempfile::tempdir().unwrap();
@@ -194,8 +283,10 @@ mod tests {
         std::fs::create_dir(root.join("other")).unwrap();
         std::fs::create_dir(root.join(".git")).unwrap();
         let (sender, receiver) = std::sync::mpsc::channel();
-        let mut watcher = FileWatcher::new(&root, move |paths| {
-            let _ = sender.send(paths);
+        let mut watcher = FileWatcher::new(&root, move |report| {
+            if let WatchReport::Changed(paths) = report {
+                let _ = sender.send(paths);
+            }
         })
         .unwrap();
         assert!(watcher.watch_entries(&root).unwrap());
