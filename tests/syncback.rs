@@ -229,6 +229,39 @@ fn a_second_syncback_changes_nothing() {
     }
 }
 
+/// Twelve scripts of one name: clean mode numbers them `Dup`, `Dup~2` … `Dup~12` in place
+/// order, and incremental mode must pair them the same way (`Dup~10` sorts before
+/// `Dup~2` by file name) instead of rewriting them into each other's files.
+#[test]
+fn many_duplicates_keep_their_files_in_incremental_mode() {
+    use rbx_dom_weak::InstanceBuilder;
+    let place = || {
+        let mut workspace = InstanceBuilder::new("Workspace").with_name("Workspace");
+        for i in 0..12 {
+            workspace.add_child(
+                InstanceBuilder::new("ModuleScript")
+                    .with_name("Dup")
+                    .with_property("Source", format!("return {i}\n")),
+            );
+            workspace.add_child(InstanceBuilder::new("Folder").with_name("Dup"));
+        }
+        rbx_dom_weak::WeakDom::new(InstanceBuilder::new("DataModel").with_child(workspace))
+    };
+    let temp = tempfile::tempdir().unwrap();
+    util::write_standard_project(temp.path());
+    util::run(temp.path(), place(), SyncbackMode::Clean);
+    let workspace = temp.path().join("src").join("workspace");
+    assert_eq!(
+        std::fs::read_to_string(workspace.join("Dup~10.luau")).unwrap(),
+        "return 9\n"
+    );
+    let before = util::tree_bytes(temp.path());
+    let report = util::run(temp.path(), place(), SyncbackMode::Incremental);
+    assert!(report.written.is_empty(), "rewrote {:?}", report.written);
+    assert!(report.removed.is_empty(), "removed {:?}", report.removed);
+    assert_eq!(util::tree_bytes(temp.path()), before);
+}
+
 /// A project with files that a syncback of `sample_place` overwrites, keeps and removes.
 fn project_with_history(dir: &Path) {
     util::write_standard_project(dir);

@@ -170,7 +170,9 @@ impl OldTree {
         out
     }
 
-    /// Pairs new children with old ones: same name and class, in order.
+    /// Pairs new children with old ones: same name and class, in order. Old siblings of
+    /// the same name are taken in their `~N` order (`Part`, `Part~2`, …, `Part~10`), the
+    /// order clean mode numbered them in, not the file names' alphabetical order.
     pub fn match_children(
         &self,
         dom: &WeakDom,
@@ -185,6 +187,11 @@ impl OldTree {
                     .or_default()
                     .push_back(*old);
             }
+        }
+        for group in groups.values_mut().filter(|group| group.len() > 1) {
+            group
+                .make_contiguous()
+                .sort_by_cached_key(|old| self.fs_name(*old).map_or(1, |n| dedup_number(&n)));
         }
         let mut out = HashMap::new();
         for new in new_children {
@@ -332,4 +339,29 @@ fn compared_properties<'i>(
         }
     }
     props
+}
+
+/// The `N` of a `~N` duplicate suffix in a file or folder name (`Part~3.luau` is 3), 1
+/// when there is none.
+fn dedup_number(fs_name: &str) -> u32 {
+    let name = formats::builtin_rule(fs_name).map_or_else(|| fs_name.to_string(), |(_, name)| name);
+    let base = formats::strip_dedup_suffix(&name);
+    if base.len() == name.len() {
+        return 1;
+    }
+    name[base.len() + 1..].parse().unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_suffixes_are_numbers() {
+        assert_eq!(dedup_number("Part.luau"), 1);
+        assert_eq!(dedup_number("Part~2.server.luau"), 2);
+        assert_eq!(dedup_number("Part~10.model.json5"), 10);
+        assert_eq!(dedup_number("Folder~7"), 7);
+        assert_eq!(dedup_number("Odd~x.luau"), 1);
+    }
 }
