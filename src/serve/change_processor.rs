@@ -120,6 +120,8 @@ impl Processor {
                     ProcessorMessage::Shutdown => return,
                 }
             }
+            paths.sort();
+            paths.dedup();
             if lost {
                 self.catch_up(paths);
             } else {
@@ -131,7 +133,7 @@ impl Processor {
     /// After lost events: every folder is watched again (new folders may have no watch),
     /// then the whole project is read again and diffed, so nothing changed meanwhile is
     /// missed.
-    fn catch_up(&self, mut paths: Vec<PathBuf>) {
+    fn catch_up(&self, paths: Vec<PathBuf>) {
         log::warn!(
             "the file watcher lost events (too many changes at once); reading the whole project again"
         );
@@ -148,15 +150,11 @@ impl Processor {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .root_ref();
-        paths.sort();
-        paths.dedup();
         self.apply(paths, vec![root]);
     }
 
     /// Re-reads what `paths` affect, applies the changes and queues one message.
-    fn process_batch(&self, mut paths: Vec<PathBuf>) {
-        paths.sort();
-        paths.dedup();
+    fn process_batch(&self, paths: Vec<PathBuf>) {
         let ids = affected_instances(&self.tree.read().unwrap_or_else(|e| e.into_inner()), &paths);
         self.apply(paths, ids);
     }

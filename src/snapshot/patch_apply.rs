@@ -182,13 +182,7 @@ mod tests {
     }
 
     fn names(tree: &Tree, parent: Ref) -> Vec<String> {
-        tree.dom()
-            .get_by_ref(parent)
-            .unwrap()
-            .children()
-            .iter()
-            .map(|r| tree.dom().get_by_ref(*r).unwrap().name.clone())
-            .collect()
+        super::super::dom_rebuild::child_names(tree.dom(), parent)
     }
 
     fn sync(tree: &mut Tree, snapshot: InstanceSnapshot) -> AppliedPatchSet {

@@ -384,6 +384,7 @@ fn to_builder(
 
 #[cfg(test)]
 mod tests {
+    use super::super::dom_rebuild::child_names;
     use super::super::InstigatingSource;
     use super::*;
     use rbx_dom_weak::types::Attributes;
@@ -428,16 +429,6 @@ mod tests {
         }
     }
 
-    fn child_names(tree: &Tree, parent: Ref) -> Vec<String> {
-        tree.dom()
-            .get_by_ref(parent)
-            .unwrap()
-            .children()
-            .iter()
-            .map(|r| tree.dom().get_by_ref(*r).unwrap().name.clone())
-            .collect()
-    }
-
     /// A folder big enough that reordering or emptying it takes the rebuild path.
     fn big_folder(count: usize) -> (Tree, Ref) {
         let children = (0..count)
@@ -461,8 +452,8 @@ mod tests {
         assert!(rebuild_is_cheaper(order.len() * order.len(), tree.len()));
         tree.reorder_children(big, &order);
         assert_eq!(tree.dom().get_by_ref(big).unwrap().children(), &order[..]);
-        assert_eq!(child_names(&tree, big)[0], "S02999");
-        assert_eq!(child_names(&tree, tree.root_ref()), ["big", "Other"]);
+        assert_eq!(child_names(tree.dom(), big)[0], "S02999");
+        assert_eq!(child_names(tree.dom(), tree.root_ref()), ["big", "Other"]);
         assert_eq!(
             tree.ids_at_path(Path::new("/p/big/S00007.luau")),
             [before[7]]
@@ -491,7 +482,7 @@ mod tests {
         assert!(rebuild_is_cheaper(1000 * 3000, 3003));
         assert_eq!(tree.len(), 2003);
         assert_eq!(tree.dom().descendants().count(), 2003);
-        let names = child_names(&tree, big);
+        let names = child_names(tree.dom(), big);
         assert_eq!(&names[..3], ["S00001", "S00002", "S00004"]);
         assert!(tree.ids_at_path(Path::new("/p/big/S00000.luau")).is_empty());
         assert!(tree.metadata(children[0]).is_none());
@@ -502,7 +493,7 @@ mod tests {
         // A folder and one of its children in one batch: only the folder is reported.
         let removed = tree.remove_all(&[children[1], big]);
         assert_eq!(removed, [big]);
-        assert_eq!(child_names(&tree, root), ["Other"]);
+        assert_eq!(child_names(tree.dom(), root), ["Other"]);
         assert_eq!(tree.len(), 2);
     }
 
@@ -518,13 +509,6 @@ mod tests {
         let mut order = tree.dom().root().children().to_vec();
         order.reverse();
         tree.reorder_children(root_ref, &order);
-        let names: Vec<_> = tree
-            .dom()
-            .root()
-            .children()
-            .iter()
-            .map(|r| tree.dom().get_by_ref(*r).unwrap().name.clone())
-            .collect();
-        assert_eq!(names, ["C", "B", "A"]);
+        assert_eq!(child_names(tree.dom(), root_ref), ["C", "B", "A"]);
     }
 }
