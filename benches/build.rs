@@ -2,6 +2,7 @@
 //! models with properties), then times `atlas build` against a plain parallel read of the
 //! same files measured in the same run. Run with `cargo bench --bench build`.
 //! Targets (issue #2): ≤ 0.5 s wall, ≤ 300 MB peak for ~100k instances, warm cache.
+//! `ATLAS_BENCH_KEEP=1` keeps the generated project and prints where it is.
 
 mod common;
 
@@ -137,4 +138,8 @@ fn main() {
     );
     println!("  ratio build / read: {:.2}", secs(build) / secs(read));
     println!("  targets: <= 0.5 s wall, <= 300 MB peak");
+    // ATLAS_BENCH_KEEP=1 keeps the generated project for profiling.
+    if std::env::var_os("ATLAS_BENCH_KEEP").is_some() {
+        println!("  kept {}", temp.keep().display());
+    }
 }
