@@ -137,7 +137,7 @@ pub struct SyncRule {
 }
 
 /// Names accepted for a sync rule's `use`.
-pub const SYNC_RULE_KINDS: [&str; 12] = [
+pub const SYNC_RULE_KINDS: [&str; 14] = [
     "csv",
     "jsonModel",
     "json",
@@ -150,6 +150,8 @@ pub const SYNC_RULE_KINDS: [&str; 12] = [
     "project",
     "rbxm",
     "rbxmx",
+    "toml",
+    "yaml",
 ];
 const EXTRA_SYNC_RULE_KINDS: [&str; 2] = ["text", "ignore"];
 

@@ -262,6 +262,81 @@ fn many_duplicates_keep_their_files_in_incremental_mode() {
     assert_eq!(util::tree_bytes(temp.path()), before);
 }
 
+/// A project as users write it by hand: a meta file with a string attribute (place files
+/// store those as bytes) and data modules in JSON5, TOML and YAML. An incremental syncback
+/// of the place built from it leaves every file alone; once the place changes a data
+/// module, that module becomes a `.luau` file of its own name (not `Arena~2.luau`) and
+/// keeps its meta file.
+#[test]
+fn incremental_mode_keeps_hand_written_files_and_converts_changed_data_modules() {
+    let temp = tempfile::tempdir().unwrap();
+    util::write_standard_project(temp.path());
+    let shared = temp.path().join("src").join("shared");
+    for service in ["server", "workspace"] {
+        let dir = temp.path().join("src").join(service);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(".gitkeep"), "").unwrap();
+    }
+    std::fs::create_dir_all(&shared).unwrap();
+    let meta = "{ attributes: { Owner: \"Design\" } }\n";
+    let files = [
+        ("Plain.luau", "return 1\n"),
+        ("Plain.meta.json5", meta),
+        ("Arena.toml", "gravity = 196.2\n"),
+        ("Arena.meta.json5", meta),
+        ("Quests.yaml", "name: Board\nsteps: [gather, return]\n"),
+        ("Settings.json5", "{ speed: 16 }\n"),
+    ];
+    for (name, text) in files {
+        std::fs::write(shared.join(name), text).unwrap();
+    }
+    let build = |output: &str| {
+        let built = atlas(&["build", ".", "-o", output], temp.path());
+        assert!(built.status.success(), "{built:?}");
+    };
+    build("place.rbxl");
+    let before = util::tree_bytes(temp.path());
+    let synced = atlas(
+        &["syncback", ".", "--input", "place.rbxl", "--incremental"],
+        temp.path(),
+    );
+    assert!(synced.status.success(), "{synced:?}");
+    assert_eq!(util::tree_bytes(temp.path()), before);
+
+    std::fs::write(shared.join("Arena.toml"), "gravity = 10\n").unwrap();
+    build("changed.rbxl");
+    std::fs::write(shared.join("Arena.toml"), "gravity = 196.2\n").unwrap();
+    let synced = atlas(
+        &["syncback", ".", "--input", "changed.rbxl", "--incremental"],
+        temp.path(),
+    );
+    assert!(synced.status.success(), "{synced:?}");
+    let mut names: Vec<String> = std::fs::read_dir(&shared)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "Arena.luau",
+            "Arena.meta.json5",
+            "Plain.luau",
+            "Plain.meta.json5",
+            "Quests.yaml",
+            "Settings.json5"
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(shared.join("Arena.luau")).unwrap(),
+        "return {\n\tgravity = 10,\n}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(shared.join("Plain.meta.json5")).unwrap(),
+        meta
+    );
+}
+
 /// A project with files that a syncback of `sample_place` overwrites, keeps and removes.
 fn project_with_history(dir: &Path) {
     util::write_standard_project(dir);

@@ -3,6 +3,7 @@
 //! right kind (fs-format.md §2.1) and holds what the kinds share: naming and context.
 
 pub mod csv;
+pub mod data_module;
 pub mod dir;
 pub mod json_module;
 pub mod meta;
@@ -11,6 +12,8 @@ pub mod project_node;
 pub mod rbxm;
 pub mod script;
 pub mod text;
+pub mod toml_module;
+pub mod yaml_module;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -54,6 +57,8 @@ pub enum FileRule {
     Project,
     JsonModel,
     JsonModule,
+    TomlModule,
+    YamlModule,
     Csv,
     Text,
     Rbxm,
@@ -62,7 +67,7 @@ pub enum FileRule {
 }
 
 /// Built-in rules in priority order: (file-name suffix, rule). The instance name is the
-/// file name minus the suffix (fs-format.md §2.1; TOML/YAML modules are not supported).
+/// file name minus the suffix (fs-format.md §2.1).
 const BUILTIN_RULES: &[(&str, FileRule)] = &[
     (".server.luau", FileRule::Script(ScriptKind::Server)),
     (".client.luau", FileRule::Script(ScriptKind::Client)),
@@ -82,10 +87,13 @@ const BUILTIN_RULES: &[(&str, FileRule)] = &[
     (".model.json", FileRule::JsonModel),
     (".meta.json", FileRule::Ignore),
     (".json", FileRule::JsonModule),
+    (".toml", FileRule::TomlModule),
     (".csv", FileRule::Csv),
     (".txt", FileRule::Text),
     (".rbxmx", FileRule::Rbxmx),
     (".rbxm", FileRule::Rbxm),
+    (".yml", FileRule::YamlModule),
+    (".yaml", FileRule::YamlModule),
 ];
 
 /// Init files that turn a directory into another instance, in priority order (§2.1).
@@ -195,6 +203,8 @@ fn compile_sync_rule(
         "csv" => FileRule::Csv,
         "jsonModel" => FileRule::JsonModel,
         "json" => FileRule::JsonModule,
+        "toml" => FileRule::TomlModule,
+        "yaml" => FileRule::YamlModule,
         "serverScript" => FileRule::Script(ScriptKind::Server),
         "clientScript" => FileRule::Script(ScriptKind::Client),
         "moduleScript" => FileRule::Script(ScriptKind::Module),
@@ -293,6 +303,8 @@ pub fn snapshot_file(
         FileRule::Text => text::snapshot(vfs, path, &name)?,
         FileRule::Csv => csv::snapshot(vfs, path, &name)?,
         FileRule::JsonModule => json_module::snapshot(vfs, path, &name)?,
+        FileRule::TomlModule => toml_module::snapshot(vfs, path, &name)?,
+        FileRule::YamlModule => yaml_module::snapshot(vfs, path, &name)?,
         FileRule::JsonModel => return model_json::snapshot(vfs, path, &name),
         FileRule::Rbxm | FileRule::Rbxmx => return rbxm::snapshot(vfs, path, &name, rule),
         FileRule::Project => {

@@ -66,7 +66,8 @@ pub enum FileKind {
     Text,
     Csv,
     JsonModel,
-    JsonModule,
+    /// A data module: a ModuleScript generated from a `.json5`/`.json`, `.toml` or `.yaml` file.
+    DataModule,
     BinaryModel,
     XmlModel,
     Project,

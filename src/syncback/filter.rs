@@ -1,7 +1,7 @@
 //! Which properties of an instance go into its files (fs-format.md §4.6 with DESIGN.md
 //! decision 1: a property is dropped as default only when bit-identical to the default).
 
-use rbx_dom_weak::types::{Content, ContentType, Variant};
+use rbx_dom_weak::types::{BinaryString, Content, ContentType, Variant};
 use rbx_dom_weak::Instance;
 use rbx_reflection::{
     ClassDescriptor, PropertyDescriptor, PropertyKind, PropertySerialization, Scriptability,
@@ -123,6 +123,12 @@ pub fn identical(a: &Variant, b: &Variant) -> bool {
         | (Variant::UniqueId(_), _)
         | (Variant::SecurityCapabilities(_), _)
         | (Variant::EnumItem(_), _) => a == b,
+        (Variant::Attributes(x), Variant::Attributes(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|((kx, vx), (ky, vy))| kx == ky && identical_attribute(vx, vy))
+        }
         _ => {
             if a.ty() != b.ty() {
                 return false;
@@ -131,6 +137,19 @@ pub fn identical(a: &Variant, b: &Variant) -> bool {
             // in a form that tells -0 from 0.
             a == b && format!("{a:?}") == format!("{b:?}")
         }
+    }
+}
+
+/// Attribute values are [`identical`], except that a string equals a BinaryString of the
+/// same bytes: Roblox has one string attribute type, which place files store as bytes
+/// (read back as BinaryString) and meta files as text.
+fn identical_attribute(a: &Variant, b: &Variant) -> bool {
+    match (a, b) {
+        (Variant::String(text), Variant::BinaryString(bytes))
+        | (Variant::BinaryString(bytes), Variant::String(text)) => {
+            text.as_bytes() == <BinaryString as AsRef<[u8]>>::as_ref(bytes)
+        }
+        _ => identical(a, b),
     }
 }
 
@@ -263,4 +282,45 @@ pub fn kept_properties<'a>(
 /// Whether everything the instance's files would hold can be written as JSON5.
 pub fn instance_encodable(instance: &Instance) -> bool {
     instance.properties.values().all(encodable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rbx_dom_weak::types::Attributes;
+
+    fn attributes(entries: Vec<(&str, Variant)>) -> Variant {
+        let mut attributes = Attributes::new();
+        for (name, value) in entries {
+            attributes.insert(name.to_string(), value);
+        }
+        Variant::Attributes(attributes)
+    }
+
+    #[test]
+    fn string_attributes_equal_their_bytes_from_a_place_file() {
+        let from_meta = attributes(vec![
+            ("Owner", Variant::String("Design".into())),
+            ("Scale", Variant::Float64(-0.0)),
+        ]);
+        let from_place = attributes(vec![
+            ("Owner", Variant::BinaryString(b"Design".to_vec().into())),
+            ("Scale", Variant::Float64(-0.0)),
+        ]);
+        assert!(identical(&from_meta, &from_place));
+        assert!(identical(&from_place, &from_meta));
+
+        let other_text = attributes(vec![
+            ("Owner", Variant::BinaryString(b"design".to_vec().into())),
+            ("Scale", Variant::Float64(-0.0)),
+        ]);
+        assert!(!identical(&from_meta, &other_text));
+        let other_zero = attributes(vec![
+            ("Owner", Variant::String("Design".into())),
+            ("Scale", Variant::Float64(0.0)),
+        ]);
+        assert!(!identical(&from_meta, &other_zero));
+        let fewer = attributes(vec![("Owner", Variant::String("Design".into()))]);
+        assert!(!identical(&from_meta, &fewer));
+    }
 }

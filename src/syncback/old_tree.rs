@@ -91,7 +91,7 @@ impl OldTree {
             | FileKind::Text
             | FileKind::Csv
             | FileKind::JsonModel
-            | FileKind::JsonModule
+            | FileKind::DataModule
             | FileKind::BinaryModel
             | FileKind::XmlModel => {
                 let name = path.file_name()?.to_str()?.to_string();

@@ -17,6 +17,16 @@ use crate::syncback::naming::{self, Namespace};
 use crate::syncback::old_tree::{OldForm, OldTree};
 use crate::syncback::SyncbackMode;
 
+/// What incremental mode does with an instance matched to an old one.
+pub(super) enum Reuse {
+    /// The subtree is unchanged: its files stay exactly as they are.
+    Unchanged,
+    /// Changed, but its old file name and kind still fit.
+    OldForm(Form),
+    /// Laid out as in clean mode; the old files become orphans.
+    Fresh,
+}
+
 impl Planner<'_> {
     /// A fresh `$path` directory for a project node that needs one: `src/<keys…>`.
     pub(super) fn new_node_dir(&self, key_path: &[String]) -> PathBuf {
@@ -77,7 +87,10 @@ impl Planner<'_> {
             FileRule::Rbxm => Some(Form::Rbxm { path, xml: false }),
             FileRule::Rbxmx => Some(Form::Rbxm { path, xml: true }),
             FileRule::Project => Some(Form::Kept),
-            FileRule::JsonModule | FileRule::Ignore => None,
+            FileRule::JsonModule
+            | FileRule::TomlModule
+            | FileRule::YamlModule
+            | FileRule::Ignore => None,
         }
     }
 
@@ -218,10 +231,20 @@ impl Planner<'_> {
             (Some(old), Some(old_parent)) => old.children(*old_parent),
             _ => Vec::new(),
         };
-        let mut matches = HashMap::new();
+        let mut reuse = HashMap::new();
         if let (Some(old), SyncbackMode::Incremental) = (self.old, self.mode) {
-            matches = old.match_children(dom, &children, &old_children);
-            for old_child in &old_children {
+            // Decide first which old files stay, so only their names are taken: an old
+            // file that is replaced (say a `.json5` data module now written as `.luau`)
+            // leaves its name, and its meta file's, free for its own instance.
+            let mut staying = HashSet::new();
+            for (child, old_child) in old.match_children(dom, &children, &old_children) {
+                let decision = self.reuse_of(child, old_child);
+                if !matches!(decision, Reuse::Fresh) {
+                    staying.insert(old_child);
+                }
+                reuse.insert(child, (old_child, decision));
+            }
+            for old_child in old_children.iter().filter(|c| staying.contains(*c)) {
                 if let Some(name) = old.fs_name(*old_child) {
                     // Its meta file too: a new sibling must not share it.
                     if matches!(old.form(*old_child), Some(OldForm::File(..))) {
@@ -232,11 +255,35 @@ impl Planner<'_> {
             }
         }
         for child in children {
-            let old_match = matches.get(&child).copied();
-            if let Some(old_match) = old_match {
-                self.old_map.insert(child, old_match);
+            let matched = reuse.remove(&child);
+            if let Some((old_child, _)) = &matched {
+                self.old_map.insert(child, *old_child);
             }
-            self.layout_plain(child, parent, dir, &mut ns, old_match);
+            self.layout_plain(child, parent, dir, &mut ns, matched);
+        }
+    }
+
+    /// What incremental mode does with an instance matched to an old one.
+    fn reuse_of(&self, referent: Ref, old_ref: Ref) -> Reuse {
+        let (Some(old), Some(instance)) = (self.old, self.dom.get_by_ref(referent)) else {
+            return Reuse::Fresh;
+        };
+        let Some(old_form) = old.form(old_ref) else {
+            return Reuse::Fresh;
+        };
+        if old.unchanged(
+            self.dom,
+            referent,
+            old_ref,
+            self.rules,
+            &self.layout.excluded,
+        ) {
+            return Reuse::Unchanged;
+        }
+        let has_children = !self.synced_children(instance).is_empty();
+        match self.keep_old_form(instance, has_children, &old_form) {
+            Some(form) => Reuse::OldForm(form),
+            None => Reuse::Fresh,
         }
     }
 
@@ -247,44 +294,43 @@ impl Planner<'_> {
         parent: Ref,
         dir: &Path,
         ns: &mut Namespace,
-        old_match: Option<Ref>,
+        matched: Option<(Ref, Reuse)>,
     ) {
         let dom = self.dom;
         let Some(instance) = dom.get_by_ref(referent) else {
             return;
         };
         let children = self.synced_children(instance);
-        let has_children = !children.is_empty();
         let folder = self.project.folder().to_path_buf();
 
         // Incremental mode: an unchanged subtree keeps its files untouched, a matched
         // instance keeps its file name and kind when they still fit.
-        if let (Some(old), Some(old_ref)) = (self.old, old_match) {
-            if self.mode == SyncbackMode::Incremental {
-                if let Some(old_form) = old.form(old_ref) {
-                    if old.unchanged(dom, referent, old_ref, self.rules, &self.layout.excluded) {
-                        for path in old.paths_of_subtree(old_ref) {
-                            if path.is_file() {
-                                self.layout.kept.push(path.clone());
-                            }
-                            self.layout.protected.insert(path);
+        if let (Some(old), Some((old_ref, reuse))) = (self.old, matched) {
+            match reuse {
+                Reuse::Unchanged => {
+                    for path in old.paths_of_subtree(old_ref) {
+                        if path.is_file() {
+                            self.layout.kept.push(path.clone());
                         }
-                        self.old_segments(referent, parent, old_ref, old);
-                        return;
+                        self.layout.protected.insert(path);
                     }
-                    if let Some(form) = self.keep_old_form(instance, has_children, &old_form) {
-                        ns.claim_exact(&[file_name(&form_path(&form))]);
-                        let segment = file_name(&form_path(&form));
-                        let needs_name = naming::slug(&instance.name)
-                            != strip_for_name(&segment, &form)
-                            || naming::needs_slug(&instance.name)
-                            || old.has_name_override(old_ref);
-                        self.finish_plain(referent, parent, segment, form, needs_name, children);
-                        return;
-                    }
+                    self.old_segments(referent, parent, old_ref, old);
+                    return;
                 }
+                Reuse::OldForm(form) => {
+                    ns.claim_exact(&[file_name(&form_path(&form))]);
+                    let segment = file_name(&form_path(&form));
+                    let needs_name = naming::slug(&instance.name)
+                        != strip_for_name(&segment, &form)
+                        || naming::needs_slug(&instance.name)
+                        || old.has_name_override(old_ref);
+                    self.finish_plain(referent, parent, segment, form, needs_name, children);
+                    return;
+                }
+                Reuse::Fresh => {}
             }
         }
+        let has_children = !children.is_empty();
 
         let needs_name = naming::needs_slug(&instance.name);
         let base = naming::slug(&instance.name);
