@@ -17,3 +17,9 @@ pub mod serve;
 pub mod snapshot;
 pub mod syncback;
 pub mod vfs;
+
+/// The stack each thread of `atlas` gets (the command's own thread and rayon's workers).
+/// Folders, project nodes and syncback layouts are walked recursively, one level per
+/// folder; 64 MiB of address space (touched only as deep as a tree goes) covers the
+/// deepest tree a file system can hold, in debug builds too.
+pub const THREAD_STACK_SIZE: usize = 64 << 20;

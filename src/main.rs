@@ -8,7 +8,29 @@ fn main() -> ExitCode {
     limit_malloc_arenas();
     let options = atlas::cli::Options::parse();
     atlas::cli::init_logging(&options.global);
-    match options.run() {
+    // Deep trees are walked recursively: every thread gets atlas's own stack size.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .stack_size(atlas::THREAD_STACK_SIZE)
+        .build_global();
+    if let Err(err) = pool {
+        log::debug!("rayon's thread pool was already set up: {err}");
+    }
+    let command = std::thread::Builder::new()
+        .name("atlas".to_string())
+        .stack_size(atlas::THREAD_STACK_SIZE)
+        .spawn(move || {
+            let result = options.run();
+            (options, result)
+        });
+    let (options, result) = match command.map(|handle| handle.join()) {
+        Ok(Ok(finished)) => finished,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(err) => {
+            eprintln!("error: could not start atlas's thread: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("{} {err:#}", atlas::cli::error_prefix(&options.global));

@@ -262,6 +262,51 @@ fn many_duplicates_keep_their_files_in_incremental_mode() {
     assert_eq!(util::tree_bytes(temp.path()), before);
 }
 
+/// A chain of 400 nested folders (far deeper than real places) with a script and a model
+/// at the bottom syncs back in both modes and builds to the same tree: no phase collects
+/// paths in a way that blows up on a deep place. Folders are read recursively, so this runs
+/// on threads with the stack `atlas` gives its own (debug builds use far more per level).
+#[test]
+fn a_very_deep_place_round_trips() {
+    rayon::ThreadPoolBuilder::new()
+        .stack_size(atlas::THREAD_STACK_SIZE)
+        .build()
+        .unwrap()
+        .install(deep_place_round_trips);
+}
+
+fn deep_place_round_trips() {
+    use rbx_dom_weak::InstanceBuilder;
+    let place = || {
+        let mut node = InstanceBuilder::new("Folder")
+            .with_name("Bottom")
+            .with_child(
+                InstanceBuilder::new("ModuleScript")
+                    .with_name("Leaf")
+                    .with_property("Source", "return 'deep'\n"),
+            )
+            .with_child(InstanceBuilder::new("Part").with_name("Stone"));
+        for level in (0..400).rev() {
+            node = InstanceBuilder::new("Folder")
+                .with_name(format!("L{level}"))
+                .with_child(node);
+        }
+        let workspace = InstanceBuilder::new("Workspace")
+            .with_name("Workspace")
+            .with_child(node);
+        rbx_dom_weak::WeakDom::new(InstanceBuilder::new("DataModel").with_child(workspace))
+    };
+    let temp = tempfile::tempdir().unwrap();
+    util::write_standard_project(temp.path());
+    util::run(temp.path(), place(), SyncbackMode::Clean);
+    let differences = round_trip_differences(place(), temp.path());
+    assert!(differences.is_empty(), "{differences:#?}");
+    let before = util::tree_bytes(temp.path());
+    let report = util::run(temp.path(), place(), SyncbackMode::Incremental);
+    assert!(report.written.is_empty(), "rewrote {:?}", report.written);
+    assert_eq!(util::tree_bytes(temp.path()), before);
+}
+
 /// A project as users write it by hand: a meta file with a string attribute (place files
 /// store those as bytes) and data modules in JSON5, TOML and YAML. An incremental syncback
 /// of the place built from it leaves every file alone; once the place changes a data

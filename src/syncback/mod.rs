@@ -234,27 +234,11 @@ pub fn plan(
     });
 
     // Every directory that must exist (below the project folder).
-    let mut dirs: Vec<PathBuf> = emitted.dirs;
-    dirs.extend(
-        files
-            .iter()
-            .filter_map(|f| f.path.parent().map(Path::to_path_buf)),
+    let dirs = paths::dirs_to_create(
+        emitted.dirs,
+        files.iter().filter_map(|f| f.path.parent()),
+        &folder,
     );
-    paths::sort_dedup(&mut dirs);
-    let mut ancestors = Vec::new();
-    for dir in &dirs {
-        let mut current = dir.parent();
-        while let Some(d) = current {
-            if !paths::strictly_under(d, &folder) {
-                break;
-            }
-            ancestors.push(d.to_path_buf());
-            current = d.parent();
-        }
-    }
-    dirs.extend(ancestors);
-    dirs.retain(|d| paths::strictly_under(d, &folder));
-    paths::sort_dedup(&mut dirs);
     log::debug!(
         "syncback: project file and paths in {:.2?}",
         timer.elapsed()

@@ -1,6 +1,7 @@
 //! Fast path helpers: paths compared and hashed as bytes (std's component-wise `Path`
 //! ordering dominated profiles with 100k files).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// The path's bytes, for hashing, ordering and prefix checks.
@@ -38,9 +39,71 @@ pub fn relative<'p>(path: &'p Path, base: &Path) -> &'p Path {
     path.strip_prefix(base).unwrap_or(path)
 }
 
+/// Every directory strictly below `folder` that the planned `dirs` and the parents of
+/// planned files need, with all their ancestors, sorted by bytes. Each walk up stops at a
+/// directory already known (its ancestors are walked from there), so a chain of nested
+/// folders costs its depth, not its depth squared in paths.
+pub fn dirs_to_create<'p>(
+    mut dirs: Vec<PathBuf>,
+    file_parents: impl Iterator<Item = &'p Path>,
+    folder: &Path,
+) -> Vec<PathBuf> {
+    dirs.extend(file_parents.map(Path::to_path_buf));
+    dirs.retain(|d| strictly_under(d, folder));
+    sort_dedup(&mut dirs);
+    let mut known: HashSet<&[u8]> = dirs.iter().map(|d| key(d)).collect();
+    let mut ancestors = Vec::new();
+    for dir in &dirs {
+        let mut current = dir.parent();
+        while let Some(d) = current {
+            if !strictly_under(d, folder) || !known.insert(key(d)) {
+                break;
+            }
+            ancestors.push(d.to_path_buf());
+            current = d.parent();
+        }
+    }
+    dirs.extend(ancestors);
+    sort_dedup(&mut dirs);
+    dirs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_needed_directory_once_with_its_ancestors() {
+        let folder = Path::new("/p");
+        let files = [
+            PathBuf::from("/p/src/a/b/c/x.luau"),
+            PathBuf::from("/p/src/a/y.luau"),
+            PathBuf::from("/p/top.luau"),
+            PathBuf::from("/elsewhere/z.luau"),
+        ];
+        let dirs = dirs_to_create(
+            vec![PathBuf::from("/p/src/d/e"), PathBuf::from("/p/src/a/b")],
+            files.iter().filter_map(|f| f.parent()),
+            folder,
+        );
+        let expected = [
+            "/p/src",
+            "/p/src/a",
+            "/p/src/a/b",
+            "/p/src/a/b/c",
+            "/p/src/d",
+            "/p/src/d/e",
+        ];
+        assert_eq!(dirs, expected.map(PathBuf::from));
+
+        let mut deep = PathBuf::from("/p");
+        for _ in 0..2000 {
+            deep.push("F");
+        }
+        let dirs = dirs_to_create(vec![deep.clone()], std::iter::empty(), folder);
+        assert_eq!(dirs.len(), 2000);
+        assert_eq!(dirs.last(), Some(&deep));
+    }
 
     #[test]
     fn prefixes_respect_components() {
