@@ -168,6 +168,11 @@ impl ServeCommand {
         last_syncback: &mut Option<LastSyncback>,
         written: Option<WrittenFiles>,
     ) -> anyhow::Result<ServeSession> {
+        crate::memory::release_free_memory();
+        log::debug!(
+            "session: restarting with {} in use",
+            crate::memory::resident()
+        );
         let vfs = written.map_or_else(Vfs::new_default, Vfs::with_preloaded);
         let error = match self.start_session(&vfs) {
             Ok(session) => return Ok(session),

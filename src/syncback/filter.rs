@@ -85,23 +85,25 @@ fn unscriptable(class_name: &str, property: &str) -> bool {
         .is_some_and(|d| matches!(d.scriptability, Scriptability::None))
 }
 
-/// Bit-identical equality: `-0` differs from `0`, NaN equals NaN only with the same text.
+/// Bit-identical equality, as far as files can tell values apart: `-0` differs from `0`,
+/// and every NaN equals every NaN (files write them all as `NaN`, so a place's NaN with
+/// another sign or payload is not a change).
 pub fn identical(a: &Variant, b: &Variant) -> bool {
     match (a, b) {
-        (Variant::Float32(x), Variant::Float32(y)) => x.to_bits() == y.to_bits(),
-        (Variant::Float64(x), Variant::Float64(y)) => x.to_bits() == y.to_bits(),
-        (Variant::Vector3(x), Variant::Vector3(y)) => {
-            x.x.to_bits() == y.x.to_bits()
-                && x.y.to_bits() == y.y.to_bits()
-                && x.z.to_bits() == y.z.to_bits()
+        (Variant::Float32(x), Variant::Float32(y)) => same_f32(*x, *y),
+        (Variant::Float64(x), Variant::Float64(y)) => {
+            x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
         }
-        (Variant::Vector2(x), Variant::Vector2(y)) => {
-            x.x.to_bits() == y.x.to_bits() && x.y.to_bits() == y.y.to_bits()
-        }
+        (Variant::Vector3(x), Variant::Vector3(y)) => same_vector3(x, y),
+        (Variant::Vector2(x), Variant::Vector2(y)) => same_f32(x.x, y.x) && same_f32(x.y, y.y),
         (Variant::Color3(x), Variant::Color3(y)) => {
-            x.r.to_bits() == y.r.to_bits()
-                && x.g.to_bits() == y.g.to_bits()
-                && x.b.to_bits() == y.b.to_bits()
+            same_f32(x.r, y.r) && same_f32(x.g, y.g) && same_f32(x.b, y.b)
+        }
+        (Variant::CFrame(x), Variant::CFrame(y)) => {
+            same_vector3(&x.position, &y.position)
+                && same_vector3(&x.orientation.x, &y.orientation.x)
+                && same_vector3(&x.orientation.y, &y.orientation.y)
+                && same_vector3(&x.orientation.z, &y.orientation.z)
         }
         (Variant::Bool(_), _)
         | (Variant::String(_), _)
@@ -133,11 +135,24 @@ pub fn identical(a: &Variant, b: &Variant) -> bool {
             if a.ty() != b.ty() {
                 return false;
             }
-            // Slow path for float-bearing compound values: the Debug text shows every float
-            // in a form that tells -0 from 0.
-            a == b && format!("{a:?}") == format!("{b:?}")
+            // Slow path for other float-bearing values: the Debug text shows every float in
+            // a form that tells -0 from 0 and prints every NaN alike. `==` settles the
+            // common case first, but never holds for values holding a NaN.
+            if a == b {
+                return format!("{a:?}") == format!("{b:?}");
+            }
+            let text = format!("{a:?}");
+            text.contains("NaN") && text == format!("{b:?}")
         }
     }
+}
+
+fn same_f32(x: f32, y: f32) -> bool {
+    x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+}
+
+fn same_vector3(x: &rbx_dom_weak::types::Vector3, y: &rbx_dom_weak::types::Vector3) -> bool {
+    same_f32(x.x, y.x) && same_f32(x.y, y.y) && same_f32(x.z, y.z)
 }
 
 /// Attribute values are [`identical`], except that a string equals a BinaryString of the
@@ -322,5 +337,38 @@ mod tests {
         assert!(!identical(&from_meta, &other_zero));
         let fewer = attributes(vec![("Owner", Variant::String("Design".into()))]);
         assert!(!identical(&from_meta, &fewer));
+    }
+
+    #[test]
+    fn every_nan_is_the_same_value_and_negative_zero_is_not_zero() {
+        use rbx_dom_weak::types::{CFrame, Matrix3, NumberRange, Vector3};
+        let negative_nan = f32::from_bits(0xffc0_0000);
+        assert!(negative_nan.is_nan());
+        assert!(identical(
+            &Variant::Float32(f32::NAN),
+            &Variant::Float32(negative_nan)
+        ));
+        assert!(identical(
+            &Variant::Float64(f64::NAN),
+            &Variant::Float64(-f64::NAN)
+        ));
+        assert!(!identical(&Variant::Float32(0.0), &Variant::Float32(-0.0)));
+        assert!(!identical(
+            &Variant::Float32(f32::NAN),
+            &Variant::Float32(0.0)
+        ));
+
+        let cframe =
+            |x: f32| Variant::CFrame(CFrame::new(Vector3::new(x, 1.0, 2.0), Matrix3::identity()));
+        assert!(identical(&cframe(f32::NAN), &cframe(negative_nan)));
+        assert!(!identical(&cframe(0.0), &cframe(-0.0)));
+        assert!(!identical(&cframe(f32::NAN), &cframe(1.0)));
+
+        // A compound value on the slow path.
+        let range = |x: f32| Variant::NumberRange(NumberRange::new(x, 5.0));
+        assert!(identical(&range(f32::NAN), &range(negative_nan)));
+        assert!(identical(&range(1.5), &range(1.5)));
+        assert!(!identical(&range(0.0), &range(-0.0)));
+        assert!(!identical(&range(f32::NAN), &range(1.5)));
     }
 }
