@@ -173,6 +173,9 @@ impl Vfs {
                     let mut file_type = entry.file_type()?;
                     if file_type.is_symlink() {
                         file_type = std::fs::metadata(entry.path())?.file_type();
+                        if file_type.is_dir() && links_to_ancestor(path, &entry.path()) {
+                            continue;
+                        }
                     }
                     let kind = if file_type.is_dir() {
                         EntryKind::Directory
@@ -213,6 +216,23 @@ impl Vfs {
     }
 }
 
+/// A linked folder is followed, unless it links to the folder holding it or one of that
+/// folder's parents: reading it would never end, so it is left out with a warning.
+fn links_to_ancestor(dir: &Path, link: &Path) -> bool {
+    let (Ok(target), Ok(here)) = (std::fs::canonicalize(link), std::fs::canonicalize(dir)) else {
+        return false;
+    };
+    if !here.starts_with(&target) {
+        return false;
+    }
+    log::warn!(
+        "skipping {}: it links to {}, a folder that holds it, so reading it would never end",
+        link.display(),
+        target.display()
+    );
+    true
+}
+
 fn not_found(path: &Path) -> io::Error {
     io::Error::new(
         io::ErrorKind::NotFound,
@@ -234,6 +254,25 @@ mod tests {
         assert_eq!(vfs.read(&path).unwrap(), b"on disk");
         assert_eq!(vfs.kind(&path).unwrap(), Some(EntryKind::File));
         assert!(vfs.read(&dir.path().join("missing")).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_to_a_parent_folder_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = dir.path().join("src").join("a");
+        std::fs::create_dir_all(&inner).unwrap();
+        std::fs::create_dir_all(dir.path().join("shared")).unwrap();
+        std::os::unix::fs::symlink("../..", inner.join("loop")).unwrap();
+        std::os::unix::fs::symlink("../../shared", inner.join("linked")).unwrap();
+        let vfs = Vfs::new_default();
+        let names: Vec<_> = vfs
+            .read_dir(&inner)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.name, e.kind))
+            .collect();
+        assert_eq!(names, [("linked".to_string(), EntryKind::Directory)]);
     }
 
     #[test]
