@@ -183,8 +183,21 @@ pub fn plan(
         options.mode
     };
     let timer = Instant::now();
-    let planner = layout::Planner::new(dom, project, &rules, mode, old.as_ref())?;
-    let layout = planner.run();
+    // Incremental mode: reference holders whose targets' files moved are laid out again
+    // as changed, until none is left (each round only adds holders).
+    let mut rewritten = paths::RefSet::default();
+    let layout = loop {
+        let planner = layout::Planner::new(dom, project, &rules, mode, old.as_ref(), &rewritten)?;
+        let layout = planner.run();
+        let Some(old) = old.as_ref() else {
+            break layout;
+        };
+        let before = rewritten.len();
+        rewritten.extend(layout::moved_references(&layout, dom, old, &rules));
+        if rewritten.len() == before {
+            break layout;
+        }
+    };
     log::debug!(
         "syncback: layout of {} instances in {:.2?} ({})",
         layout.placements.len(),

@@ -24,6 +24,16 @@ pub enum OldForm {
 }
 
 /// The old tree and what each instance came from.
+/// What [`OldTree::unchanged`] needs besides the two instances: the rules, the new
+/// instances left out of the sync, and those that must count as changed whatever they
+/// hold (reference holders whose targets' files moved; see `layout::moved_references`).
+#[derive(Clone, Copy)]
+pub struct Sameness<'a> {
+    pub rules: &'a CompiledRules,
+    pub excluded: &'a RefSet,
+    pub rewritten: &'a RefSet,
+}
+
 pub struct OldTree {
     built: BuiltDom,
     ctx: formats::Context,
@@ -172,12 +182,17 @@ impl OldTree {
 
     /// Pairs new children with old ones: same name and class, in order. Old siblings of
     /// the same name are taken in their `~N` order (`Part`, `Part~2`, …, `Part~10`), the
-    /// order clean mode numbered them in, not the file names' alphabetical order.
+    /// order clean mode numbered them in, not the file names' alphabetical order. With
+    /// `unchanged_by` (what [`OldTree::unchanged`] compares with), a new sibling
+    /// of a same-named group first takes an old one it is unchanged from: after an edit
+    /// (one of two `Door`s gains a child) each keeps its own files instead of the two
+    /// trading places, and a second syncback of the same place changes nothing.
     pub fn match_children(
         &self,
         dom: &WeakDom,
         new_children: &[Ref],
         old_children: &[Ref],
+        unchanged_by: Option<Sameness>,
     ) -> HashMap<Ref, Ref> {
         let mut groups: HashMap<(&str, &str), VecDeque<Ref>> = HashMap::new();
         for old in old_children {
@@ -193,29 +208,61 @@ impl OldTree {
                 .make_contiguous()
                 .sort_by_cached_key(|old| self.fs_name(*old).map_or(1, |n| dedup_number(&n)));
         }
+        let key_of = |new: &Ref| {
+            dom.get_by_ref(*new)
+                .map(|instance| (instance.name.as_str(), instance.class.as_str()))
+        };
         let mut out = HashMap::new();
-        for new in new_children {
-            let Some(instance) = dom.get_by_ref(*new) else {
-                continue;
-            };
-            if let Some(group) = groups.get_mut(&(instance.name.as_str(), instance.class.as_str()))
-            {
-                if let Some(old) = group.pop_front() {
+        if let Some(sameness) = unchanged_by {
+            let mut counts: HashMap<(&str, &str), usize> = HashMap::new();
+            for key in new_children.iter().filter_map(key_of) {
+                *counts.entry(key).or_default() += 1;
+            }
+            for new in new_children {
+                let Some(key) = key_of(new) else { continue };
+                let Some(group) = groups.get_mut(&key) else {
+                    continue;
+                };
+                if group.len() < 2 && counts[&key] < 2 {
+                    continue;
+                }
+                let same = group
+                    .iter()
+                    .position(|old| self.unchanged(dom, *new, *old, sameness));
+                if let Some(old) = same.and_then(|index| group.remove(index)) {
                     out.insert(*new, old);
                 }
+            }
+        }
+        for new in new_children {
+            if out.contains_key(new) {
+                continue;
+            }
+            let Some(group) = key_of(new).and_then(|key| groups.get_mut(&key)) else {
+                continue;
+            };
+            if let Some(old) = group.pop_front() {
+                out.insert(*new, old);
             }
         }
         out
     }
 
-    /// The matched child pairs of two matched instances.
-    pub fn pair_subtree_children(&self, dom: &WeakDom, new: Ref, old: Ref) -> Vec<(Ref, Ref)> {
+    /// The matched child pairs of two matched instances (paired as
+    /// [`OldTree::match_children`] pairs them with the same `unchanged_by`).
+    pub fn pair_subtree_children(
+        &self,
+        dom: &WeakDom,
+        new: Ref,
+        old: Ref,
+        unchanged_by: Option<Sameness>,
+    ) -> Vec<(Ref, Ref)> {
         let new_children = dom
             .get_by_ref(new)
             .map(|i| i.children().to_vec())
             .unwrap_or_default();
         let old_children = self.children(old);
-        let matches = self.match_children(dom, &new_children, &old_children);
+        let matches = self.match_children(dom, &new_children, &old_children, unchanged_by);
         new_children
             .iter()
             .filter_map(|n| matches.get(n).map(|o| (*n, *o)))
@@ -223,22 +270,22 @@ impl OldTree {
     }
 
     /// Whether the new subtree equals the old one in everything syncback writes.
-    pub fn unchanged(
-        &self,
-        dom: &WeakDom,
-        new: Ref,
-        old: Ref,
-        rules: &CompiledRules,
-        excluded: &RefSet,
-    ) -> bool {
+    pub fn unchanged(&self, dom: &WeakDom, new: Ref, old: Ref, sameness: Sameness) -> bool {
+        let Sameness {
+            rules,
+            excluded,
+            rewritten,
+        } = sameness;
         let (Some(a), Some(b)) = (dom.get_by_ref(new), self.built.dom.get_by_ref(old)) else {
             return false;
         };
-        if a.name != b.name || a.class != b.class {
+        if a.name != b.name || a.class != b.class || rewritten.contains(&new) {
             return false;
         }
         // References: the same properties must point at instances with the same path of
         // names and the same class (the camera and other skipped targets count as nil).
+        // Whether the targets' files stayed where they were is checked once the layout
+        // is known (`layout::moved_references`).
         if !rules.ignore_referents && !self.same_references(dom, a, b, excluded) {
             return false;
         }
@@ -260,13 +307,13 @@ impl OldTree {
         if new_children.len() != b.children().len() {
             return false;
         }
-        let matches = self.match_children(dom, &new_children, b.children());
+        let matches = self.match_children(dom, &new_children, b.children(), Some(sameness));
         if matches.len() != new_children.len() {
             return false;
         }
         new_children
             .iter()
-            .all(|n| self.unchanged(dom, *n, matches[n], rules, excluded))
+            .all(|n| self.unchanged(dom, *n, matches[n], sameness))
     }
 }
 
@@ -322,6 +369,40 @@ impl OldTree {
                     && ti.class == to.class
                     && dom.full_path_of(*ta, "/") == self.built.dom.full_path_of(*tb, "/")
             })
+    }
+
+    /// The file-system segments from the root's children down to an old instance: the
+    /// file or folder name it was read from, or its name (project nodes, instances
+    /// inside model files), as the layout's segments are for new instances.
+    pub fn segments(&self, old: Ref) -> Vec<String> {
+        let mut segments: Vec<String> = self
+            .built
+            .dom
+            .ancestors_of(old)
+            .map(|instance| {
+                self.fs_name(instance.referent())
+                    .unwrap_or_else(|| instance.name.clone())
+            })
+            .collect();
+        segments.pop();
+        segments.reverse();
+        segments
+    }
+
+    /// The old instance's Ref property `property`, when it points at an old instance.
+    pub fn reference(&self, old: Ref, property: &str) -> Option<Ref> {
+        match self
+            .built
+            .dom
+            .get_by_ref(old)?
+            .properties
+            .get(&property.into())
+        {
+            Some(Variant::Ref(target)) if self.built.dom.get_by_ref(*target).is_some() => {
+                Some(*target)
+            }
+            _ => None,
+        }
     }
 }
 

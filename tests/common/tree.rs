@@ -225,7 +225,25 @@ fn pair_up(
             let k = key(a, child);
             match b_groups.get_mut(&k).filter(|g| !g.is_empty()) {
                 Some(group) => {
-                    let other = group.remove(0);
+                    // Same-named siblings may come back in another order: pair each with
+                    // the candidate it differs least from (the first on a tie). References
+                    // leaving the subtree cannot be told apart here, so they do not count.
+                    let index = if group.len() == 1 {
+                        0
+                    } else {
+                        let score = |other: Ref| {
+                            compare(a, *child, b, other, options)
+                                .iter()
+                                .filter(|difference| !difference.contains("(Ref("))
+                                .count()
+                        };
+                        group
+                            .iter()
+                            .enumerate()
+                            .min_by_key(|(_, other)| score(**other))
+                            .map_or(0, |(index, _)| index)
+                    };
+                    let other = group.remove(index);
                     pair_up(a, *child, b, other, options, pairs, differences);
                 }
                 None => differences.push(format!(

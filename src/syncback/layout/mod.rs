@@ -102,6 +102,8 @@ pub struct Layout {
     pub empty_dirs: Vec<PathBuf>,
     /// Files of unchanged subtrees left exactly as they are (incremental mode).
     pub kept: Vec<PathBuf>,
+    /// The instances of those subtrees and their old counterparts.
+    pub kept_pairs: Vec<(Ref, Ref)>,
     pub warnings: Vec<String>,
 }
 
@@ -133,6 +135,8 @@ pub struct Planner<'a> {
     pub rules: &'a CompiledRules,
     pub mode: SyncbackMode,
     pub old: Option<&'a OldTree>,
+    /// Instances that must be written again even if unchanged (see [`moved_references`]).
+    rewritten: &'a RefSet,
     ctx: formats::Context,
     layout: Layout,
     /// Names of existing entries to keep free, per directory (protected files).
@@ -202,6 +206,7 @@ impl<'a> Planner<'a> {
         rules: &'a CompiledRules,
         mode: SyncbackMode,
         old: Option<&'a OldTree>,
+        rewritten: &'a RefSet,
     ) -> Result<Self, super::SyncbackError> {
         let ctx = formats::Context::default()
             .for_project(project)
@@ -214,6 +219,7 @@ impl<'a> Planner<'a> {
             rules,
             mode,
             old,
+            rewritten,
             ctx,
             layout: Layout {
                 placements: RefMap::default(),
@@ -226,6 +232,7 @@ impl<'a> Planner<'a> {
                 camera: None,
                 empty_dirs: Vec::new(),
                 kept: Vec::new(),
+                kept_pairs: Vec::new(),
                 warnings: Vec::new(),
             },
             reserved: HashMap::new(),
@@ -580,6 +587,74 @@ impl<'a> Planner<'a> {
             self.layout_missing_node(child, &child_path, class.as_deref());
         }
     }
+}
+
+/// Reference holders left as they are (incremental mode, unchanged subtrees) whose file
+/// records a path that no longer leads to the target: the target's file, or the holder's
+/// own, is not where it was (a target that gained children became a folder, a duplicate
+/// took another `~N`, ...). Laying out again with these counted as changed writes them.
+pub fn moved_references(
+    layout: &Layout,
+    dom: &WeakDom,
+    old: &OldTree,
+    rules: &CompiledRules,
+) -> RefSet {
+    let mut moved = RefSet::default();
+    if rules.ignore_referents {
+        return moved;
+    }
+    for (holder, old_holder) in &layout.kept_pairs {
+        let Some(instance) = dom.get_by_ref(*holder) else {
+            continue;
+        };
+        let mut holder_checked = false;
+        for (property, value) in &instance.properties {
+            let Variant::Ref(target) = value else {
+                continue;
+            };
+            let skipped = target.is_none()
+                || dom.get_by_ref(*target).is_none()
+                || layout.excluded.contains(target)
+                || layout.camera == Some(*target);
+            if skipped {
+                continue;
+            }
+            // Outside the synced tree a reference is a path of names, which did not change.
+            let Some(new_segments) = layout_segments(layout, *target) else {
+                continue;
+            };
+            let old_segments = old
+                .reference(*old_holder, property.as_str())
+                .map(|old_target| old.segments(old_target));
+            let holder_moved = !holder_checked
+                && layout_segments(layout, *holder) != Some(old.segments(*old_holder));
+            holder_checked = true;
+            if holder_moved || old_segments.as_deref() != Some(&new_segments[..]) {
+                moved.insert(*holder);
+                break;
+            }
+        }
+    }
+    moved
+}
+
+/// The segments from the root's children down to `referent` (`None` when it is not
+/// placed: outside the synced tree).
+fn layout_segments(layout: &Layout, referent: Ref) -> Option<Vec<String>> {
+    let mut segments = Vec::new();
+    let mut current = referent;
+    loop {
+        let placement = layout.placements.get(&current)?;
+        match placement.parent {
+            Some(parent) => {
+                segments.push(placement.segment.clone());
+                current = parent;
+            }
+            None => break,
+        }
+    }
+    segments.reverse();
+    Some(segments)
 }
 
 fn display_key_path(key_path: &[String]) -> String {

@@ -14,7 +14,7 @@ use super::{
 use crate::formats::{self, script, FileRule};
 use crate::syncback::filter;
 use crate::syncback::naming::{self, Namespace};
-use crate::syncback::old_tree::{OldForm, OldTree};
+use crate::syncback::old_tree::{OldForm, OldTree, Sameness};
 use crate::syncback::SyncbackMode;
 
 /// What incremental mode does with an instance matched to an old one.
@@ -237,7 +237,10 @@ impl Planner<'_> {
             // file that is replaced (say a `.json5` data module now written as `.luau`)
             // leaves its name, and its meta file's, free for its own instance.
             let mut staying = HashSet::new();
-            for (child, old_child) in old.match_children(dom, &children, &old_children) {
+            let unchanged_by = Some(self.sameness());
+            for (child, old_child) in
+                old.match_children(dom, &children, &old_children, unchanged_by)
+            {
                 let decision = self.reuse_of(child, old_child);
                 if !matches!(decision, Reuse::Fresh) {
                     staying.insert(old_child);
@@ -263,6 +266,15 @@ impl Planner<'_> {
         }
     }
 
+    /// What [`OldTree::unchanged`] compares with in this layout.
+    pub(super) fn sameness(&self) -> Sameness<'_> {
+        Sameness {
+            rules: self.rules,
+            excluded: &self.layout.excluded,
+            rewritten: self.rewritten,
+        }
+    }
+
     /// What incremental mode does with an instance matched to an old one.
     fn reuse_of(&self, referent: Ref, old_ref: Ref) -> Reuse {
         let (Some(old), Some(instance)) = (self.old, self.dom.get_by_ref(referent)) else {
@@ -271,13 +283,7 @@ impl Planner<'_> {
         let Some(old_form) = old.form(old_ref) else {
             return Reuse::Fresh;
         };
-        if old.unchanged(
-            self.dom,
-            referent,
-            old_ref,
-            self.rules,
-            &self.layout.excluded,
-        ) {
+        if old.unchanged(self.dom, referent, old_ref, self.sameness()) {
             return Reuse::Unchanged;
         }
         let has_children = !self.synced_children(instance).is_empty();
@@ -485,7 +491,9 @@ impl Planner<'_> {
                 children: Vec::new(),
             },
         );
-        let pairs = old.pair_subtree_children(self.dom, referent, old_ref);
+        self.layout.kept_pairs.push((referent, old_ref));
+        let unchanged_by = Some(self.sameness());
+        let pairs = old.pair_subtree_children(self.dom, referent, old_ref, unchanged_by);
         for (new_child, old_child) in pairs {
             self.old_segments(new_child, referent, old_child, old);
         }
