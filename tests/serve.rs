@@ -837,3 +837,84 @@ fn sessions_start_stop_and_start_again_in_one_process() {
         );
     }
 }
+
+/// Random file-system edits of the kinds people make while serving (new, edited and
+/// removed scripts, text, models, meta, TOML and init files; new, renamed and removed
+/// folders), in batches: after each batch the served tree settles equal to a fresh build.
+#[test]
+fn random_edits_end_equal_to_a_fresh_build() {
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+    const DIRS: [&str; 5] = ["", "Dir1", "Dir2", "Dir1/Inner", "Lib"];
+    const FILES: [(&str, &str); 9] = [
+        ("A.luau", "return 'a'\n"),
+        ("A.server.luau", "print('a')\n"),
+        ("B.txt", "some text"),
+        (
+            "C.model.json5",
+            "{ className: \"Part\", properties: { Anchored: true } }\n",
+        ),
+        ("A.meta.json5", "{ attributes: { Tuned: 2 } }\n"),
+        ("init.luau", "return 'init'\n"),
+        (
+            "init.meta.json5",
+            "{ properties: { } , attributes: { Ready: true } }\n",
+        ),
+        ("Conf.toml", "speed = 16\n"),
+        ("D.client.luau", "print('d')\n"),
+    ];
+    for seed in 1..=3u64 {
+        run_serve_test("basic", |session| {
+            let base = session.path("src/shared");
+            let mut rng = Rng(0x2545_F491_4F6C_DD1D ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            for _round in 0..8 {
+                for _ in 0..10 {
+                    let dir = base.join(DIRS[rng.below(DIRS.len())]);
+                    let (name, text) = FILES[rng.below(FILES.len())];
+                    match rng.below(8) {
+                        0 => {
+                            let _ = std::fs::remove_file(dir.join(name));
+                        }
+                        1 if dir != base => {
+                            let _ = std::fs::remove_dir_all(&dir);
+                        }
+                        2 if dir != base => {
+                            let renamed = dir.with_file_name(format!("Moved{}", rng.below(3)));
+                            if !renamed.exists() {
+                                let _ = std::fs::rename(&dir, renamed);
+                            }
+                        }
+                        3 => {
+                            // Scripts change kind by name alone; other renames would
+                            // give a file contents of another format.
+                            let to_name = FILES[rng.below(FILES.len())].0;
+                            let (from, to) = (dir.join(name), dir.join(to_name));
+                            let scripts = name.ends_with(".luau") && to_name.ends_with(".luau");
+                            if scripts && from.exists() && !to.exists() {
+                                let _ = std::fs::rename(from, to);
+                            }
+                        }
+                        _ => {
+                            let comment = match name.rsplit('.').next() {
+                                Some("toml") => "#",
+                                Some("json5") => "//",
+                                _ => "--",
+                            };
+                            let text = format!("{text}{comment} {}\n", rng.below(99));
+                            std::fs::create_dir_all(&dir).unwrap();
+                            std::fs::write(dir.join(name), text).unwrap();
+                        }
+                    }
+                }
+                session.assert_matches_build();
+            }
+        });
+    }
+}
