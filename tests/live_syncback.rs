@@ -742,6 +742,30 @@ fn parity_corpus_places() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// Random places (awkward names, every script kind, values, references, attributes,
+/// tags), and the same places after Studio-like edits synced over them: live syncback
+/// writes exactly what the CLI writes for each.
+#[test]
+fn parity_random_places_and_their_edits() {
+    use common::random_place::{edited_place, random_place};
+    let mut failures = Vec::new();
+    for seed in 1..=4u64 {
+        let server = start(COMPLEX);
+        for (label, place) in [
+            ("place", random_place(seed)),
+            ("edited", edited_place(seed)),
+        ] {
+            let cli = run_cli_syncback(COMPLEX, &place);
+            live_syncback(&server, request_from_place(&place, &local_schema()));
+            let differences = dir_differences(server.root(), &cli.root);
+            if !differences.is_empty() {
+                failures.push(format!("seed {seed} {label}:\n{}", differences.join("\n")));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
 #[test]
 fn parity_cross_service_refs_and_service_properties() {
     let server = start(COMPLEX);

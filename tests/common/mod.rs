@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod live_syncback_util;
+pub mod random_place;
 pub mod serve_util;
 pub mod syncback_util;
 pub mod tree;
