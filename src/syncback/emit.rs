@@ -243,31 +243,13 @@ impl Emitter<'_> {
         Some(result)
     }
 
-    /// File-system segments from the root's children down to `referent`.
-    fn segments(&self, referent: Ref) -> Option<Vec<&str>> {
-        let mut segments = Vec::new();
-        let mut current = referent;
-        loop {
-            let placement = self.layout.placements.get(&current)?;
-            match placement.parent {
-                Some(parent) => {
-                    segments.push(placement.segment.as_str());
-                    current = parent;
-                }
-                None => break,
-            }
-        }
-        segments.reverse();
-        Some(segments)
-    }
-
     /// The `Rojo_Ref_*` path from `source` to `target` that the build resolves.
     fn ref_path(&self, source: Ref, target: Ref) -> Option<String> {
         if source == target {
             return Some("@self".to_string());
         }
         let target_instance = self.dom.get_by_ref(target)?;
-        let Some(to) = self.segments(target) else {
+        let Some(to) = self.layout.segments(target) else {
             // Outside the synced tree: a path of instance names, which resolves if that
             // part of the place is ever synced.
             let mut names: Vec<&str> = self
@@ -280,7 +262,7 @@ impl Emitter<'_> {
             let _ = target_instance;
             return Some(format!("@game/{}", names.join("/")));
         };
-        let from = self.segments(source)?;
+        let from = self.layout.segments(source)?;
         if to.len() > from.len() && to[..from.len()] == from[..] {
             return Some(format!("@self/{}", to[from.len()..].join("/")));
         }

@@ -107,6 +107,28 @@ pub struct Layout {
     pub warnings: Vec<String>,
 }
 
+impl Layout {
+    /// The file-system segments from the root's children down to `referent` (what
+    /// `Rojo_Ref_*` paths are made of); `None` when it is not placed (outside the synced
+    /// tree).
+    pub fn segments(&self, referent: Ref) -> Option<Vec<&str>> {
+        let mut segments = Vec::new();
+        let mut current = referent;
+        loop {
+            let placement = self.placements.get(&current)?;
+            match placement.parent {
+                Some(parent) => {
+                    segments.push(placement.segment.as_str());
+                    current = parent;
+                }
+                None => break,
+            }
+        }
+        segments.reverse();
+        Some(segments)
+    }
+}
+
 /// Classes that are always directories (they usually hold children).
 const DIR_CLASSES: [&str; 7] = [
     "Folder",
@@ -620,16 +642,19 @@ pub fn moved_references(
                 continue;
             }
             // Outside the synced tree a reference is a path of names, which did not change.
-            let Some(new_segments) = layout_segments(layout, *target) else {
+            let Some(new_segments) = layout.segments(*target) else {
                 continue;
             };
             let old_segments = old
                 .reference(*old_holder, property.as_str())
                 .map(|old_target| old.segments(old_target));
             let holder_moved = !holder_checked
-                && layout_segments(layout, *holder) != Some(old.segments(*old_holder));
+                && !layout
+                    .segments(*holder)
+                    .is_some_and(|new| same_segments(&new, &old.segments(*old_holder)));
             holder_checked = true;
-            if holder_moved || old_segments.as_deref() != Some(&new_segments[..]) {
+            let target_moved = !old_segments.is_some_and(|old| same_segments(&new_segments, &old));
+            if holder_moved || target_moved {
                 moved.insert(*holder);
                 break;
             }
@@ -638,23 +663,8 @@ pub fn moved_references(
     moved
 }
 
-/// The segments from the root's children down to `referent` (`None` when it is not
-/// placed: outside the synced tree).
-fn layout_segments(layout: &Layout, referent: Ref) -> Option<Vec<String>> {
-    let mut segments = Vec::new();
-    let mut current = referent;
-    loop {
-        let placement = layout.placements.get(&current)?;
-        match placement.parent {
-            Some(parent) => {
-                segments.push(placement.segment.clone());
-                current = parent;
-            }
-            None => break,
-        }
-    }
-    segments.reverse();
-    Some(segments)
+fn same_segments(new: &[&str], old: &[String]) -> bool {
+    new.len() == old.len() && new.iter().zip(old).all(|(a, b)| *a == b.as_str())
 }
 
 fn display_key_path(key_path: &[String]) -> String {
