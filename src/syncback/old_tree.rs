@@ -34,6 +34,10 @@ pub struct Sameness<'a> {
     pub rewritten: &'a RefSet,
 }
 
+/// Same-named groups larger than this (a folder of 20,000 `Part`s) pair in `~N` order
+/// only: searching them for unchanged pairs would take quadratic time.
+pub const SEARCHED_DUPLICATES: usize = 64;
+
 pub struct OldTree {
     built: BuiltDom,
     ctx: formats::Context,
@@ -183,10 +187,13 @@ impl OldTree {
     /// Pairs new children with old ones: same name and class, in order. Old siblings of
     /// the same name are taken in their `~N` order (`Part`, `Part~2`, …, `Part~10`), the
     /// order clean mode numbered them in, not the file names' alphabetical order. With
-    /// `unchanged_by` (what [`OldTree::unchanged`] compares with), a new sibling
-    /// of a same-named group first takes an old one it is unchanged from: after an edit
-    /// (one of two `Door`s gains a child) each keeps its own files instead of the two
-    /// trading places, and a second syncback of the same place changes nothing.
+    /// `unchanged_by` (what [`OldTree::unchanged`] compares with), a new sibling of a
+    /// same-named group of at most [`SEARCHED_DUPLICATES`] first takes an old one it is
+    /// unchanged from: after an edit (one of two `Door`s gains a child) each keeps its own
+    /// files instead of the two trading places, and a second syncback of the same place
+    /// changes nothing. (`unchanged` itself and kept subtrees pair in `~N` order only: a
+    /// subtree whose duplicates were merely reordered counts as changed, and its children
+    /// are then paired here one level down.)
     pub fn match_children(
         &self,
         dom: &WeakDom,
@@ -223,7 +230,8 @@ impl OldTree {
                 let Some(group) = groups.get_mut(&key) else {
                     continue;
                 };
-                if group.len() < 2 && counts[&key] < 2 {
+                let searched = group.len().max(counts[&key]);
+                if !(2..=SEARCHED_DUPLICATES).contains(&searched) {
                     continue;
                 }
                 let same = group
@@ -248,21 +256,15 @@ impl OldTree {
         out
     }
 
-    /// The matched child pairs of two matched instances (paired as
-    /// [`OldTree::match_children`] pairs them with the same `unchanged_by`).
-    pub fn pair_subtree_children(
-        &self,
-        dom: &WeakDom,
-        new: Ref,
-        old: Ref,
-        unchanged_by: Option<Sameness>,
-    ) -> Vec<(Ref, Ref)> {
+    /// The matched child pairs of two matched instances, paired as
+    /// [`OldTree::unchanged`] pairs them.
+    pub fn pair_subtree_children(&self, dom: &WeakDom, new: Ref, old: Ref) -> Vec<(Ref, Ref)> {
         let new_children = dom
             .get_by_ref(new)
             .map(|i| i.children().to_vec())
             .unwrap_or_default();
         let old_children = self.children(old);
-        let matches = self.match_children(dom, &new_children, &old_children, unchanged_by);
+        let matches = self.match_children(dom, &new_children, &old_children, None);
         new_children
             .iter()
             .filter_map(|n| matches.get(n).map(|o| (*n, *o)))
@@ -307,7 +309,7 @@ impl OldTree {
         if new_children.len() != b.children().len() {
             return false;
         }
-        let matches = self.match_children(dom, &new_children, b.children(), Some(sameness));
+        let matches = self.match_children(dom, &new_children, b.children(), None);
         if matches.len() != new_children.len() {
             return false;
         }

@@ -492,8 +492,7 @@ impl Planner<'_> {
             },
         );
         self.layout.kept_pairs.push((referent, old_ref));
-        let unchanged_by = Some(self.sameness());
-        let pairs = old.pair_subtree_children(self.dom, referent, old_ref, unchanged_by);
+        let pairs = old.pair_subtree_children(self.dom, referent, old_ref);
         for (new_child, old_child) in pairs {
             self.old_segments(new_child, referent, old_child, old);
         }
