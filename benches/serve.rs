@@ -2,7 +2,8 @@
 //! `atlas serve`: time from start to the first answer of `GET /api/rojo`, peak memory,
 //! and the latency from a file write to its patch arriving on the WebSocket (200 edits).
 //! The baseline, measured in the same run, is a plain parallel read of the same files.
-//! Run with `cargo bench --bench serve`.
+//! Run with `cargo bench --bench serve`. `ATLAS_BENCH_DIR` picks where the project is
+//! written (default: the system temp folder); `ATLAS_BENCH_KEEP=1` keeps it afterwards.
 //! Targets (issue #4): startup <= 0.75 s and <= 250 MB peak; median edit-to-patch <= 60 ms.
 
 mod common;
@@ -132,13 +133,13 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    let temp = tempfile::tempdir().unwrap();
-    // ATLAS_BENCH_DIR keeps the generated project for profiling.
-    let project = match std::env::var_os("ATLAS_BENCH_DIR") {
-        Some(dir) => Path::new(&dir).to_path_buf(),
-        None => temp.path().join("project"),
+    // ATLAS_BENCH_DIR picks the folder the project is written into (a fresh folder inside
+    // it, as the other benchmarks do: nothing already there is touched).
+    let temp = match std::env::var_os("ATLAS_BENCH_DIR") {
+        Some(dir) => tempfile::tempdir_in(dir).unwrap(),
+        None => tempfile::tempdir().unwrap(),
     };
-    let _ = std::fs::remove_dir_all(&project);
+    let project = temp.path().join("project");
     let started = Instant::now();
     let instances = generate(&project);
     let files = common::count_files(&project);
@@ -220,4 +221,7 @@ fn main() {
         startup.as_secs_f64() / read.as_secs_f64()
     );
     println!("  targets: startup <= 0.75 s, <= 250 MB peak, median edit-to-patch <= 60 ms");
+    if std::env::var_os("ATLAS_BENCH_KEEP").is_some() {
+        println!("  kept {}", temp.keep().display());
+    }
 }
