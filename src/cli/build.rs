@@ -36,7 +36,7 @@ impl BuildCommand {
         drop(metadata);
         log::debug!("built the instance tree at {:.2?}", started.elapsed());
         let count = dom.descendants().count();
-        place_file::write(&self.output, &dom)
+        write_output(&self.output, &dom)
             .with_context(|| format!("writing {}", self.output.display()))?;
         log::debug!(
             "wrote {} at {:.2?}",
@@ -52,5 +52,59 @@ impl BuildCommand {
             started.elapsed()
         );
         Ok(())
+    }
+}
+
+/// Writes the place next to `output` and renames it into place, so a failed build never
+/// leaves a truncated file where the last good one was; creates the output's folder.
+fn write_output(output: &std::path::Path, dom: &rbx_dom_weak::WeakDom) -> anyhow::Result<()> {
+    let folder = match output.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("creating the folder {}", folder.display()))?;
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let extension = output
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // The temporary file keeps the extension: it picks the format.
+    let temp = folder.join(format!(".{name}.atlas-tmp.{extension}"));
+    let written = place_file::write(&temp, dom)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| std::fs::rename(&temp, output).map_err(anyhow::Error::from));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_folders_are_created_and_a_failed_write_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let dom = rbx_dom_weak::WeakDom::new(rbx_dom_weak::InstanceBuilder::new("Folder"));
+        let output = dir.path().join("build").join("nested").join("model.rbxm");
+        write_output(&output, &dom).unwrap();
+        assert!(place_file::read(&output).is_ok());
+        let names: Vec<_> = std::fs::read_dir(output.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["model.rbxm"]);
+
+        // A folder where the output should go: the write fails, nothing is left behind.
+        let blocked = dir.path().join("blocked.rbxm");
+        std::fs::create_dir_all(blocked.join("inside")).unwrap();
+        assert!(write_output(&blocked, &dom).is_err());
+        assert!(blocked.join("inside").is_dir());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }
