@@ -95,6 +95,24 @@ fn is_identifier(key: &str) -> bool {
         && !LUAU_KEYWORDS.contains(&key)
 }
 
+/// The generated `Source` of the data file `/p/<file_name>` holding `text`, read by a
+/// format's `snapshot` (for the formats' tests).
+#[cfg(test)]
+pub(super) fn source_from(
+    file_name: &str,
+    text: &str,
+    snapshot: fn(&crate::vfs::Vfs, &Path, &str) -> Result<InstanceSnapshot, super::SnapshotError>,
+) -> Result<String, super::SnapshotError> {
+    let vfs = crate::vfs::Vfs::new_memory();
+    let path = Path::new("/p").join(file_name);
+    vfs.insert_file(&path, text);
+    let snapshot = snapshot(&vfs, &path, "Data")?;
+    match snapshot.properties.get(&"Source".into()) {
+        Some(Variant::String(source)) => Ok(source.clone()),
+        other => panic!("no Source: {other:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,16 +61,9 @@ fn line_of(text: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rbx_dom_weak::types::Variant;
 
     fn source_of(text: &str) -> Result<String, SnapshotError> {
-        let vfs = Vfs::new_memory();
-        vfs.insert_file("/p/Config.toml", text);
-        let snapshot = snapshot(&vfs, Path::new("/p/Config.toml"), "Config")?;
-        match snapshot.properties.get(&"Source".into()) {
-            Some(Variant::String(source)) => Ok(source.clone()),
-            other => panic!("no Source: {other:?}"),
-        }
+        data_module::source_from("Config.toml", text, snapshot)
     }
 
     #[test]

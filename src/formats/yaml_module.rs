@@ -95,16 +95,9 @@ fn real(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rbx_dom_weak::types::Variant;
 
     fn source_of(text: &str) -> Result<String, SnapshotError> {
-        let vfs = Vfs::new_memory();
-        vfs.insert_file("/p/Data.yaml", text);
-        let snapshot = snapshot(&vfs, Path::new("/p/Data.yaml"), "Data")?;
-        match snapshot.properties.get(&"Source".into()) {
-            Some(Variant::String(source)) => Ok(source.clone()),
-            other => panic!("no Source: {other:?}"),
-        }
+        data_module::source_from("Data.yaml", text, snapshot)
     }
 
     #[test]
