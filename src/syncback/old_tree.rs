@@ -186,21 +186,41 @@ impl OldTree {
 
     /// Pairs new children with old ones: same name and class, in order. Old siblings of
     /// the same name are taken in their `~N` order (`Part`, `Part~2`, …, `Part~10`), the
-    /// order clean mode numbered them in, not the file names' alphabetical order. With
-    /// `unchanged_by` (what [`OldTree::unchanged`] compares with), a new sibling of a
-    /// same-named group of at most [`SEARCHED_DUPLICATES`] first takes an old one it is
-    /// unchanged from: after an edit (one of two `Door`s gains a child) each keeps its own
-    /// files instead of the two trading places, and a second syncback of the same place
-    /// changes nothing. (`unchanged` itself and kept subtrees pair in `~N` order only: a
-    /// subtree whose duplicates were merely reordered counts as changed, and its children
-    /// are then paired here one level down.)
+    /// order clean mode numbered them in, not the file names' alphabetical order. This is
+    /// how [`OldTree::unchanged`] and kept subtrees pair: a subtree whose duplicates were
+    /// merely reordered counts as changed, and its children are then paired by
+    /// [`OldTree::match_children_unchanged_first`] one level down.
     pub fn match_children(
         &self,
         dom: &WeakDom,
         new_children: &[Ref],
         old_children: &[Ref],
-        unchanged_by: Option<Sameness>,
     ) -> HashMap<Ref, Ref> {
+        self.pair_children(dom, new_children, old_children, None).0
+    }
+
+    /// [`OldTree::match_children`], except that a new sibling of a same-named group of at
+    /// most [`SEARCHED_DUPLICATES`] first takes an old one it is unchanged from: after an
+    /// edit (one of two `Door`s gains a child) each keeps its own files instead of the two
+    /// trading places, and a second syncback of the same place changes nothing. Also
+    /// returns the new children already found unchanged, so they are not compared again.
+    pub fn match_children_unchanged_first(
+        &self,
+        dom: &WeakDom,
+        new_children: &[Ref],
+        old_children: &[Ref],
+        sameness: Sameness,
+    ) -> (HashMap<Ref, Ref>, RefSet) {
+        self.pair_children(dom, new_children, old_children, Some(sameness))
+    }
+
+    fn pair_children(
+        &self,
+        dom: &WeakDom,
+        new_children: &[Ref],
+        old_children: &[Ref],
+        unchanged_by: Option<Sameness>,
+    ) -> (HashMap<Ref, Ref>, RefSet) {
         let mut groups: HashMap<(&str, &str), VecDeque<Ref>> = HashMap::new();
         for old in old_children {
             if let Some(instance) = self.built.dom.get_by_ref(*old) {
@@ -220,6 +240,7 @@ impl OldTree {
                 .map(|instance| (instance.name.as_str(), instance.class.as_str()))
         };
         let mut out = HashMap::new();
+        let mut unchanged = RefSet::default();
         if let Some(sameness) = unchanged_by {
             let mut counts: HashMap<(&str, &str), usize> = HashMap::new();
             for key in new_children.iter().filter_map(key_of) {
@@ -239,6 +260,7 @@ impl OldTree {
                     .position(|old| self.unchanged(dom, *new, *old, sameness));
                 if let Some(old) = same.and_then(|index| group.remove(index)) {
                     out.insert(*new, old);
+                    unchanged.insert(*new);
                 }
             }
         }
@@ -253,7 +275,7 @@ impl OldTree {
                 out.insert(*new, old);
             }
         }
-        out
+        (out, unchanged)
     }
 
     /// The matched child pairs of two matched instances, paired as
@@ -264,7 +286,7 @@ impl OldTree {
             .map(|i| i.children().to_vec())
             .unwrap_or_default();
         let old_children = self.children(old);
-        let matches = self.match_children(dom, &new_children, &old_children, None);
+        let matches = self.match_children(dom, &new_children, &old_children);
         new_children
             .iter()
             .filter_map(|n| matches.get(n).map(|o| (*n, *o)))
@@ -309,7 +331,7 @@ impl OldTree {
         if new_children.len() != b.children().len() {
             return false;
         }
-        let matches = self.match_children(dom, &new_children, b.children(), None);
+        let matches = self.match_children(dom, &new_children, b.children());
         if matches.len() != new_children.len() {
             return false;
         }

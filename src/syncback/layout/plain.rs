@@ -237,11 +237,10 @@ impl Planner<'_> {
             // file that is replaced (say a `.json5` data module now written as `.luau`)
             // leaves its name, and its meta file's, free for its own instance.
             let mut staying = HashSet::new();
-            let unchanged_by = Some(self.sameness());
-            for (child, old_child) in
-                old.match_children(dom, &children, &old_children, unchanged_by)
-            {
-                let decision = self.reuse_of(child, old_child);
+            let (matches, unchanged) =
+                old.match_children_unchanged_first(dom, &children, &old_children, self.sameness());
+            for (child, old_child) in matches {
+                let decision = self.reuse_of(child, old_child, unchanged.contains(&child));
                 if !matches!(decision, Reuse::Fresh) {
                     staying.insert(old_child);
                 }
@@ -275,15 +274,16 @@ impl Planner<'_> {
         }
     }
 
-    /// What incremental mode does with an instance matched to an old one.
-    fn reuse_of(&self, referent: Ref, old_ref: Ref) -> Reuse {
+    /// What incremental mode does with an instance matched to an old one
+    /// (`known_unchanged` when the pairing already compared them).
+    fn reuse_of(&self, referent: Ref, old_ref: Ref, known_unchanged: bool) -> Reuse {
         let (Some(old), Some(instance)) = (self.old, self.dom.get_by_ref(referent)) else {
             return Reuse::Fresh;
         };
         let Some(old_form) = old.form(old_ref) else {
             return Reuse::Fresh;
         };
-        if old.unchanged(self.dom, referent, old_ref, self.sameness()) {
+        if known_unchanged || old.unchanged(self.dom, referent, old_ref, self.sameness()) {
             return Reuse::Unchanged;
         }
         let has_children = !self.synced_children(instance).is_empty();
