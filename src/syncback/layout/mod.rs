@@ -629,35 +629,34 @@ pub fn moved_references(
         let Some(instance) = dom.get_by_ref(*holder) else {
             continue;
         };
-        let mut holder_checked = false;
-        for (property, value) in &instance.properties {
-            let Variant::Ref(target) = value else {
-                continue;
-            };
-            let skipped = target.is_none()
-                || dom.get_by_ref(*target).is_none()
-                || layout.excluded.contains(target)
-                || layout.camera == Some(*target);
-            if skipped {
-                continue;
-            }
-            // Outside the synced tree a reference is a path of names, which did not change.
-            let Some(new_segments) = layout.segments(*target) else {
-                continue;
-            };
-            let old_segments = old
-                .reference(*old_holder, property.as_str())
-                .map(|old_target| old.segments(old_target));
-            let holder_moved = !holder_checked
-                && !layout
-                    .segments(*holder)
-                    .is_some_and(|new| same_segments(&new, &old.segments(*old_holder)));
-            holder_checked = true;
-            let target_moved = !old_segments.is_some_and(|old| same_segments(&new_segments, &old));
-            if holder_moved || target_moved {
-                moved.insert(*holder);
-                break;
-            }
+        // Targets in the synced tree (outside it a reference is a path of names, which
+        // did not change); the camera and other skipped targets are not written.
+        let targets: Vec<(&str, Vec<&str>)> = instance
+            .properties
+            .iter()
+            .filter_map(|(property, value)| match value {
+                Variant::Ref(target)
+                    if dom.get_by_ref(*target).is_some()
+                        && !layout.excluded.contains(target)
+                        && layout.camera != Some(*target) =>
+                {
+                    Some((property.as_str(), layout.segments(*target)?))
+                }
+                _ => None,
+            })
+            .collect();
+        if targets.is_empty() {
+            continue;
+        }
+        let holder_stayed = layout
+            .segments(*holder)
+            .is_some_and(|new| same_segments(&new, &old.segments(*old_holder)));
+        let targets_stayed = targets.iter().all(|(property, new)| {
+            old.reference(*old_holder, property)
+                .is_some_and(|old_target| same_segments(new, &old.segments(old_target)))
+        });
+        if !holder_stayed || !targets_stayed {
+            moved.insert(*holder);
         }
     }
     moved
