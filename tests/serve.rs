@@ -843,15 +843,7 @@ fn sessions_start_stop_and_start_again_in_one_process() {
 /// folders), in batches: after each batch the served tree settles equal to a fresh build.
 #[test]
 fn random_edits_end_equal_to_a_fresh_build() {
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-    }
+    use common::random_place::Rng;
     const DIRS: [&str; 5] = ["", "Dir1", "Dir2", "Dir1/Inner", "Lib"];
     const FILES: [(&str, &str); 9] = [
         ("A.luau", "return 'a'\n"),
