@@ -673,6 +673,54 @@ fn cli_syncs_every_input_kind() {
 }
 
 #[test]
+fn files_the_project_ignores_are_never_orphans() {
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path();
+    let files = [
+        ("default.project.json5", "{ name: \"p\", globIgnorePaths: [\"**/*.spec.lua\", \"src/vendor/**\"], syncbackRules: { ignorePaths: [\"**/notes.md\"] }, tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" } } }\n"),
+        ("src/Mod.lua", "return 1\n"),
+        ("src/Mod.spec.lua", "return function() end\n"),
+        ("src/tests/only/Deep.spec.lua", "return function() end\n"),
+        ("src/vendor/init.lua", "return 2\n"),
+        ("src/docs/more/notes.md", "kept\n"),
+    ];
+    for (path, text) in files {
+        let path = project.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let dom = util::build(project);
+    for mode in [SyncbackMode::Clean, SyncbackMode::Incremental] {
+        util::run(project, util::build(project), mode);
+        let after = util::tree_bytes(project);
+        for (path, text) in &files[2..] {
+            assert_eq!(
+                after.get(Path::new(path)).map(Vec::as_slice),
+                Some(text.as_bytes()),
+                "{mode:?}: {path} was removed or changed; files now: {:?}",
+                after.keys().collect::<Vec<_>>()
+            );
+        }
+        // Folders holding only ignored files are not empty: no marker is added to them.
+        for marker in ["src/tests/only/.gitkeep", "src/docs/more/.gitkeep"] {
+            assert!(!after.contains_key(Path::new(marker)), "{mode:?}: {marker}");
+        }
+        let rebuilt = util::build(project);
+        let differences = compare(
+            &dom,
+            dom.root_ref(),
+            &rebuilt,
+            rebuilt.root_ref(),
+            CompareOptions {
+                unordered_children: true,
+                missing_is_default: true,
+            },
+        );
+        assert!(differences.is_empty(), "{}", differences.join("\n"));
+    }
+}
+
+#[test]
 fn example_project_survives_both_modes() {
     let temp = tempfile::tempdir().unwrap();
     let project = temp.path().join("place");

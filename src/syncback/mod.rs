@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use rbx_dom_weak::types::{Ref, Variant};
 use rbx_dom_weak::{AHashMap, Instance, WeakDom};
 
-use crate::formats::FileWrite;
+use crate::formats::{self, FileWrite};
 use crate::json_writer::to_canonical_string;
 use crate::project::{self, Project, ProjectNode};
 use crate::properties;
@@ -261,7 +261,26 @@ pub fn plan(
     // Orphans.
     let mut roots = layout.dir_roots.clone();
     paths::sort_dedup(&mut roots);
-    let existing = orphans::scan(&roots);
+    // Files the build skips make no instance, so no instance claims them; they are still
+    // the user's (tests kept out of the place, vendored files) and must never be orphans.
+    let build_context = formats::Context::default()
+        .for_project(project)
+        .map_err(|err| SyncbackError::Project(err.to_string()))?;
+    let ignores = |path: &Path| {
+        build_context.is_ignored(path) || rules.ignores_path(paths::relative(path, &folder))
+    };
+    let existing = orphans::scan(&roots, &ignores);
+    if !existing.ignored.is_empty() {
+        // A folder holding ignored files is not empty in git: it needs no marker.
+        let holders = existing.ignored_holders();
+        files.retain(|file| {
+            file.path.file_name() != Some(std::ffi::OsStr::new(formats::dir::GITKEEP))
+                || !file
+                    .path
+                    .parent()
+                    .is_some_and(|dir| holders.contains(paths::key(dir)))
+        });
+    }
     let mut removals = Vec::new();
     let mut protected = layout.protected.clone();
     protected.insert(project.file_path.clone());
@@ -283,12 +302,10 @@ pub fn plan(
                 .unwrap_or_default()
         });
         let keep = orphans::Keep {
-            folder: &folder,
             files: &written_files,
             dirs: &written_dirs,
             protected: &protected,
             path_targets: &path_targets,
-            rules: &rules,
             candidates: candidates.as_ref(),
         };
         removals = orphans::find(&roots, &existing, &keep);

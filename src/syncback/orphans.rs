@@ -5,13 +5,16 @@ use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use super::paths::key;
-use super::rules::CompiledRules;
 
 /// What is on disk below the synced directories (paths as bytes).
 #[derive(Debug, Default, Clone)]
 pub struct Existing {
     pub files: HashSet<Vec<u8>>,
     pub dirs: HashSet<Vec<u8>>,
+    /// Entries the project tells Atlas to leave alone (`globIgnorePaths`, which the build
+    /// skips, and `syncbackRules.ignorePaths`): never orphans, and neither are the folders
+    /// holding them.
+    pub ignored: HashSet<Vec<u8>>,
 }
 
 impl Existing {
@@ -27,6 +30,19 @@ impl Existing {
     pub fn has_dir(&self, path: &Path) -> bool {
         self.dirs.contains(key(path))
     }
+
+    /// The folders directly holding an ignored entry.
+    pub fn ignored_holders(&self) -> HashSet<&[u8]> {
+        self.ignored
+            .iter()
+            .filter_map(|bytes| {
+                let slash = bytes
+                    .iter()
+                    .rposition(|b| *b == b'/' || (cfg!(windows) && *b == b'\\'))?;
+                Some(&bytes[..slash])
+            })
+            .collect()
+    }
 }
 
 fn hidden(name: &str) -> bool {
@@ -34,8 +50,8 @@ fn hidden(name: &str) -> bool {
 }
 
 /// Lists every file and directory below `roots` (hidden entries and their contents are
-/// skipped, except `.gitkeep`).
-pub fn scan(roots: &[PathBuf]) -> Existing {
+/// skipped, except `.gitkeep`), noting which of them `ignores` protects.
+pub fn scan(roots: &[PathBuf], ignores: &dyn Fn(&Path) -> bool) -> Existing {
     let mut existing = Existing::default();
     for root in roots {
         if !root.is_dir() || existing.dirs.contains(key(root)) {
@@ -48,7 +64,11 @@ pub fn scan(roots: &[PathBuf]) -> Existing {
             .filter_entry(|e| !hidden(&e.file_name().to_string_lossy()));
         for entry in walker.flatten() {
             let is_dir = entry.file_type().is_dir();
+            let ignored = ignores(entry.path());
             let bytes = entry.into_path().into_os_string().into_encoded_bytes();
+            if ignored {
+                existing.ignored.insert(bytes.clone());
+            }
             if is_dir {
                 existing.dirs.insert(bytes);
             } else {
@@ -61,12 +81,10 @@ pub fn scan(roots: &[PathBuf]) -> Existing {
 
 /// What must stay.
 pub struct Keep<'a> {
-    pub folder: &'a Path,
     pub files: &'a HashSet<&'a [u8]>,
     pub dirs: &'a HashSet<&'a [u8]>,
     pub protected: &'a HashSet<PathBuf>,
     pub path_targets: &'a HashSet<PathBuf>,
-    pub rules: &'a CompiledRules,
     /// Incremental mode: only these paths (files of old instances) may be removed.
     pub candidates: Option<&'a HashSet<Vec<u8>>>,
 }
@@ -81,7 +99,8 @@ pub fn find(roots: &[PathBuf], existing: &Existing, keep: &Keep) -> Vec<PathBuf>
         .chain(keep.path_targets.iter())
         .map(|p| key(p).to_vec())
         .chain(keep.files.iter().map(|k| k.to_vec()))
-        .chain(keep.dirs.iter().map(|k| k.to_vec()));
+        .chain(keep.dirs.iter().map(|k| k.to_vec()))
+        .chain(existing.ignored.iter().cloned());
     for bytes in kept_paths {
         let mut end = bytes.len();
         while let Some(slash) = bytes[..end]
@@ -115,8 +134,7 @@ pub fn find(roots: &[PathBuf], existing: &Existing, keep: &Keep) -> Vec<PathBuf>
                 continue;
             }
             let path = entry.path();
-            let relative = path.strip_prefix(keep.folder).unwrap_or(&path);
-            if keep.rules.ignores_path(relative)
+            if existing.ignored.contains(key(&path))
                 || keep.protected.contains(&path)
                 || keep.path_targets.contains(&path)
             {
