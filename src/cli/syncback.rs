@@ -46,9 +46,20 @@ fn shown(path: &Path) -> String {
 impl SyncbackCommand {
     pub fn run(&self, _global: &GlobalOptions) -> anyhow::Result<()> {
         let started = Instant::now();
-        let project = project::load(&self.project)?;
-        let folder = project.folder().to_path_buf();
+        // Absolute paths, as live syncback uses: a `$path` of "." then names the same
+        // files however the project was given.
+        let project_path =
+            std::fs::canonicalize(&self.project).unwrap_or_else(|_| self.project.clone());
         if self.undo {
+            // The backup may hold the project file itself: undo must not need to read it.
+            let folder = if project_path.is_dir() {
+                project_path.clone()
+            } else {
+                match project_path.parent() {
+                    Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                    _ => PathBuf::from("."),
+                }
+            };
             let restored = syncback::undo(&folder)?;
             eprintln!(
                 "Restored {} path(s) from the last syncback's backup",
@@ -56,6 +67,8 @@ impl SyncbackCommand {
             );
             return Ok(());
         }
+        let project = project::load(&project_path)?;
+        let folder = project.folder().to_path_buf();
         let Some(input) = &self.input else {
             bail!("give the place or model file to read with --input");
         };

@@ -17,14 +17,14 @@ use crate::vfs::{EntryKind, Vfs};
 pub fn snapshot_dir(ctx: &Context, vfs: &Vfs, path: &Path) -> SnapshotResult {
     let entries = vfs.read_dir(path).map_err(|e| SnapshotError::io(path, e))?;
     let names: HashSet<String> = entries.iter().map(|e| e.name.clone()).collect();
-    let dir_name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| SnapshotError::new(path, "the directory name is not valid UTF-8"))?;
+    let dir_name = &directory_name(path)?;
     let name = strip_dedup_suffix(dir_name).to_string();
 
     let init = INIT_FILES.iter().find(|(init_name, _)| {
-        names.contains(*init_name) && !ctx.is_ignored(&path.join(init_name))
+        names.contains(*init_name) && {
+            let init_path = path.join(init_name);
+            !ctx.is_ignored(&init_path) && !ctx.is_being_read(&init_path)
+        }
     });
     if let Some((init_name, FileRule::Project)) = init {
         let mut snapshot =
@@ -38,7 +38,7 @@ pub fn snapshot_dir(ctx: &Context, vfs: &Vfs, path: &Path) -> SnapshotResult {
     let children: Vec<InstanceSnapshot> = entries
         .par_iter()
         .map(|entry| {
-            if ctx.is_ignored(&entry.path) {
+            if ctx.is_ignored(&entry.path) || ctx.is_being_read(&entry.path) {
                 return Ok(None);
             }
             match entry.kind {
@@ -77,6 +77,24 @@ pub fn snapshot_dir(ctx: &Context, vfs: &Vfs, path: &Path) -> SnapshotResult {
     snapshot.metadata.fs_name = Some(dir_name.to_string());
     meta::apply_init(vfs, path, &names, &mut snapshot, is_folder)?;
     Ok(Some(snapshot))
+}
+
+/// A directory's own name; a path ending in `.` or `..` (`$path: ".."`) is named by the
+/// folder it leads to.
+fn directory_name(path: &Path) -> Result<String, SnapshotError> {
+    let resolved;
+    let name = match path.file_name() {
+        Some(name) => name,
+        None => {
+            resolved = std::fs::canonicalize(path).map_err(|e| SnapshotError::io(path, e))?;
+            resolved.file_name().ok_or_else(|| {
+                SnapshotError::new(path, "a folder with no name (the file system root) cannot be an instance")
+            })?
+        }
+    };
+    name.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| SnapshotError::new(path, "the directory name is not valid UTF-8"))
 }
 
 /// The empty marker file written into a directory that would otherwise be empty, so

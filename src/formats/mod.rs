@@ -112,6 +112,9 @@ pub const INIT_FILES: &[(&str, FileRule)] = &[
     ("init.client.lua", FileRule::Script(ScriptKind::Local)),
 ];
 
+/// The folder Atlas keeps its own files in, next to a project file (syncback's backup).
+pub const ATLAS_FOLDER: &str = ".atlas";
+
 /// A glob-ignore rule with the folder it is relative to.
 struct IgnoreRule {
     base: PathBuf,
@@ -134,11 +137,32 @@ pub struct Context {
     ignore_rules: Vec<Arc<IgnoreRule>>,
     /// Sync rules are replaced by a nested project's own.
     sync_rules: Arc<Vec<CompiledSyncRule>>,
+    /// The project files being read, outermost first: one that appears again includes
+    /// itself, and reading it would never end.
+    projects: Arc<Vec<PathBuf>>,
 }
 
 impl Context {
     /// The context of `project` inside `self` (the root context is `Context::default()`).
     pub fn for_project(&self, project: &Project) -> Result<Context, SnapshotError> {
+        let file = std::fs::canonicalize(&project.file_path)
+            .unwrap_or_else(|_| project.file_path.clone());
+        if let Some(start) = self.projects.iter().position(|p| *p == file) {
+            let chain: Vec<String> = self.projects[start..]
+                .iter()
+                .chain(std::iter::once(&file))
+                .map(|p| p.display().to_string())
+                .collect();
+            return Err(SnapshotError::new(
+                &project.file_path,
+                format!(
+                    "the project includes itself ({}); a $path must not lead back to a project being read",
+                    chain.join(" -> ")
+                ),
+            ));
+        }
+        let mut projects = Vec::clone(&self.projects);
+        projects.push(file);
         let base = project.folder().to_path_buf();
         let compile = |glob: &str| {
             Glob::new(glob).map(|g| g.compile_matcher()).map_err(|err| {
@@ -159,11 +183,32 @@ impl Context {
         Ok(Context {
             ignore_rules,
             sync_rules: Arc::new(sync_rules),
+            projects: Arc::new(projects),
         })
     }
 
-    /// Whether `path` matches an active `globIgnorePaths` rule.
+    /// Whether `path` is a project file being read: found in a folder of its own tree
+    /// (`$path: "."`), it is that project, not a part of it.
+    pub fn is_being_read(&self, path: &Path) -> bool {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if !(name.ends_with(".project.json5") || name.ends_with(".project.json")) {
+            return false;
+        }
+        std::fs::canonicalize(path).is_ok_and(|file| self.projects.contains(&file))
+    }
+
+    /// Whether `path` matches an active `globIgnorePaths` rule, or is the `.atlas` folder
+    /// (syncback's backup) of a project being read.
     pub fn is_ignored(&self, path: &Path) -> bool {
+        if path.file_name() == Some(std::ffi::OsStr::new(ATLAS_FOLDER))
+            && self.projects.iter().any(|project| {
+                project.parent().is_some_and(|folder| {
+                    std::fs::canonicalize(path).is_ok_and(|p| p == folder.join(ATLAS_FOLDER))
+                })
+            })
+        {
+            return true;
+        }
         self.ignore_rules.iter().any(|rule| {
             path.strip_prefix(&rule.base)
                 .is_ok_and(|relative| rule.glob.is_match(relative))
