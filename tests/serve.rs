@@ -372,6 +372,102 @@ fn project_file_edits_resync_the_project() {
 }
 
 #[test]
+fn a_path_folder_that_appears_after_the_project_file_is_picked_up() {
+    run_serve_test("basic", |session| {
+        // As a `git checkout` writes them: the project file first, the new `$path`
+        // folder later, in a folder no watch covers.
+        let text = std::fs::read_to_string(session.path("default.project.json5")).unwrap();
+        let text = text.replace(
+            "Workspace: {",
+            "StarterPlayer: { StarterPlayerScripts: { Client: { $path: \"later/client\" } } },\n    Workspace: {",
+        );
+        session.write("default.project.json5", &text);
+        std::thread::sleep(Duration::from_millis(400));
+        session.write("later/client/Input.client.luau", "print('input')\n");
+        session.assert_matches_build();
+        assert!(session
+            .tree()
+            .id("StarterPlayer/StarterPlayerScripts/Client/Input")
+            .is_some());
+    });
+}
+
+#[test]
+fn fixing_a_broken_meta_file_brings_back_a_script_renamed_meanwhile() {
+    run_serve_test("basic", |session| {
+        session.write(
+            "src/server/Main.meta.json5",
+            "{ properties: { Disabled: true } }\n",
+        );
+        session.assert_matches_build();
+        session.write("src/server/Main.meta.json5", "{ properties: { Disabled: ");
+        std::thread::sleep(Duration::from_millis(300));
+        std::fs::rename(
+            session.path("src/server/Main.server.luau"),
+            session.path("src/server/Main.client.luau"),
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        session.write(
+            "src/server/Main.meta.json5",
+            "{ properties: { Disabled: false } }\n",
+        );
+        session.assert_matches_build();
+        assert!(session.tree().id("ServerScriptService/Main").is_some());
+    });
+}
+
+#[test]
+fn a_path_folder_replaced_by_a_new_one_is_watched_again() {
+    run_serve_test("basic", |session| {
+        let old = session.root().with_file_name("parts-old");
+        std::fs::rename(session.path("src/parts"), &old).unwrap();
+        std::fs::create_dir(session.path("src/parts")).unwrap();
+        session.write("src/parts/B.luau", "return 2\n");
+        session.assert_matches_build();
+        std::thread::sleep(Duration::from_millis(300));
+        // Written after the swap has been processed: only a watch on the new folder sees it.
+        session.write("src/parts/C.luau", "return 3\n");
+        session.write(
+            &format!(
+                "../{}/Ghost.luau",
+                old.file_name().unwrap().to_string_lossy()
+            ),
+            "return 0\n",
+        );
+        session.assert_matches_build();
+        assert!(session.tree().id("Workspace/Parts/C").is_some());
+    });
+}
+
+#[test]
+fn a_new_meta_file_beside_a_file_path_target_applies() {
+    let prepare = |root: &Path| {
+        let project = root.join("default.project.json5");
+        let text = std::fs::read_to_string(&project).unwrap().replace(
+            "ServerScriptService: {\n      $path: \"src/server\",\n    },",
+            "ServerScriptService: {\n      Boot: { $path: \"boot/Boot.server.luau\" },\n    },",
+        );
+        std::fs::write(project, text).unwrap();
+        std::fs::create_dir_all(root.join("boot")).unwrap();
+        std::fs::write(root.join("boot/Boot.server.luau"), "print('boot')\n").unwrap();
+    };
+    let session = TestServe::start_prepared("basic", &[], prepare);
+    let boot = session.tree().expect_id("ServerScriptService/Boot");
+    session.expect_patch(
+        || {
+            session.write(
+                "boot/Boot.meta.json5",
+                "{ properties: { Disabled: true } }\n",
+            )
+        },
+        "Disabled on Boot",
+        |m| updated_any(m, &boot, "Disabled"),
+    );
+    session.assert_matches_build();
+}
+
+#[test]
 fn nested_projects_follow_their_files() {
     run_serve_test("nested", |session| {
         let main = session

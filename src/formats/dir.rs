@@ -88,7 +88,10 @@ fn directory_name(path: &Path) -> Result<String, SnapshotError> {
         None => {
             resolved = std::fs::canonicalize(path).map_err(|e| SnapshotError::io(path, e))?;
             resolved.file_name().ok_or_else(|| {
-                SnapshotError::new(path, "a folder with no name (the file system root) cannot be an instance")
+                SnapshotError::new(
+                    path,
+                    "a folder with no name (the file system root) cannot be an instance",
+                )
             })?
         }
     };

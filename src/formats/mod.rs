@@ -145,8 +145,8 @@ pub struct Context {
 impl Context {
     /// The context of `project` inside `self` (the root context is `Context::default()`).
     pub fn for_project(&self, project: &Project) -> Result<Context, SnapshotError> {
-        let file = std::fs::canonicalize(&project.file_path)
-            .unwrap_or_else(|_| project.file_path.clone());
+        let file =
+            std::fs::canonicalize(&project.file_path).unwrap_or_else(|_| project.file_path.clone());
         if let Some(start) = self.projects.iter().position(|p| *p == file) {
             let chain: Vec<String> = self.projects[start..]
                 .iter()
@@ -190,7 +190,10 @@ impl Context {
     /// Whether `path` is a project file being read: found in a folder of its own tree
     /// (`$path: "."`), it is that project, not a part of it.
     pub fn is_being_read(&self, path: &Path) -> bool {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if !(name.ends_with(".project.json5") || name.ends_with(".project.json")) {
             return false;
         }

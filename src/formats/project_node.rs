@@ -54,6 +54,31 @@ pub fn snapshot_project(
     }))
 }
 
+/// A file that is a `$path` target is the only instance of its folder the tree knows:
+/// the meta files it could have count as its own paths even while they do not exist, so
+/// one created later reads the instance again (a file in a mapped folder has its folder
+/// for that).
+fn watch_meta_candidates(target: &Path, snapshot: &mut InstanceSnapshot) {
+    let is_file = matches!(
+        snapshot.metadata.kind,
+        Some(kind) if !matches!(kind, FileKind::Directory | FileKind::InitDirectory | FileKind::Project)
+    );
+    let (Some(folder), Some(name)) = (target.parent(), target.file_name().and_then(|n| n.to_str()))
+    else {
+        return;
+    };
+    if !is_file {
+        return;
+    }
+    let base = meta::meta_base(name);
+    for candidate in [format!("{base}.meta.json5"), format!("{base}.meta.json")] {
+        let path = folder.join(candidate);
+        if !snapshot.metadata.relevant_paths.contains(&path) {
+            snapshot.metadata.relevant_paths.push(path);
+        }
+    }
+}
+
 /// Whether a node named `name` under a node of class `parent_class` gets its class from
 /// its name (services under DataModel, player script folders, Terrain).
 pub fn inferred_class(name: &str, parent_class: Option<&str>) -> Option<String> {
@@ -95,7 +120,10 @@ pub fn snapshot_project_node(
     let from_path = match &node.path {
         Some(node_path_value) => {
             let full = project.folder().join(node_path_value.path());
-            let snapshot = snapshot_path(ctx, vfs, &full)?;
+            let mut snapshot = snapshot_path(ctx, vfs, &full)?;
+            if let Some(snapshot) = snapshot.as_mut() {
+                watch_meta_candidates(&full, snapshot);
+            }
             if snapshot.is_none() && !node_path_value.is_optional() {
                 return Err(SnapshotError::new(
                     project_file,

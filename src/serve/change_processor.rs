@@ -6,12 +6,13 @@
 //! batch to the message queue. It is the only writer of the tree. It also keeps the
 //! watcher on every folder the tree reads from.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rbx_dom_weak::types::Ref;
 
@@ -29,6 +30,9 @@ use crate::vfs::Vfs;
 pub enum ProcessorMessage {
     /// These paths changed (created, written, removed or renamed).
     Changed(Vec<PathBuf>),
+    /// Folders to read again because files may have appeared in them before their watch
+    /// began (sent by the processor itself; their watches are already new).
+    Recheck(Vec<PathBuf>),
     /// The watcher lost events: watch again and re-read the whole project.
     EventsLost,
     /// Finish and end the thread.
@@ -61,6 +65,7 @@ impl ChangeProcessor {
             watcher,
             recheck: sender.clone(),
             vfs: Vfs::new_default(),
+            failed: RefCell::new(HashMap::new()),
         };
         let thread = std::thread::Builder::new()
             .name("atlas change processor".to_string())
@@ -104,28 +109,60 @@ struct Processor {
     /// Folders added while files may still have been appearing in them are read again.
     recheck: Sender<ProcessorMessage>,
     vfs: Vfs,
+    /// Instances whose files could not be read (and the error), read again with every
+    /// batch and, while any is left, every [`RETRY_AFTER`] or so: what broke them is not
+    /// always a file a watch sees (a `$path` folder that appears later, in a folder
+    /// nobody watches), and fixing one file may be what another change was waiting for.
+    failed: RefCell<HashMap<Ref, String>>,
 }
+
+/// How long a failed read waits before it is tried again without a change; doubled after
+/// each try up to [`RETRY_AFTER_MAX`].
+const RETRY_AFTER: Duration = Duration::from_millis(250);
+const RETRY_AFTER_MAX: Duration = Duration::from_secs(8);
 
 impl Processor {
     fn run(self, receiver: Receiver<ProcessorMessage>) {
-        while let Ok(message) = receiver.recv() {
+        let mut retry_after = RETRY_AFTER;
+        loop {
+            let message = if self.failed.borrow().is_empty() {
+                retry_after = RETRY_AFTER;
+                match receiver.recv() {
+                    Ok(message) => message,
+                    Err(_) => return,
+                }
+            } else {
+                match receiver.recv_timeout(retry_after) {
+                    Ok(message) => message,
+                    Err(RecvTimeoutError::Timeout) => {
+                        retry_after = (retry_after * 2).min(RETRY_AFTER_MAX);
+                        self.apply(Vec::new(), Vec::new(), &[]);
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            };
             let mut paths = Vec::new();
+            let mut rechecked = Vec::new();
             let mut lost = false;
             // Everything already queued joins this batch.
             let queued = std::iter::from_fn(|| receiver.try_recv().ok());
             for message in std::iter::once(message).chain(queued) {
                 match message {
                     ProcessorMessage::Changed(more) => paths.extend(more),
+                    ProcessorMessage::Recheck(more) => rechecked.extend(more),
                     ProcessorMessage::EventsLost => lost = true,
                     ProcessorMessage::Shutdown => return,
                 }
             }
+            let changed = paths.clone();
+            paths.extend(rechecked);
             paths.sort();
             paths.dedup();
             if lost {
                 self.catch_up(paths);
             } else {
-                self.process_batch(paths);
+                self.process_batch(paths, &changed);
             }
         }
     }
@@ -150,51 +187,70 @@ impl Processor {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .root_ref();
-        self.apply(paths, vec![root]);
+        self.apply(paths, vec![root], &[]);
     }
 
-    /// Re-reads what `paths` affect, applies the changes and queues one message.
-    fn process_batch(&self, paths: Vec<PathBuf>) {
+    /// Re-reads what `paths` affect, applies the changes and queues one message;
+    /// `changed` are those the watcher reported (the rest are folders read again).
+    fn process_batch(&self, paths: Vec<PathBuf>, changed: &[PathBuf]) {
         let ids = affected_instances(&self.tree.read().unwrap_or_else(|e| e.into_inner()), &paths);
-        self.apply(paths, ids);
+        self.apply(paths, ids, changed);
     }
 
-    /// Re-reads the instances `ids` from their files, applies the changes, watches the
-    /// folders that appeared and queues one message.
-    fn apply(&self, paths: Vec<PathBuf>, ids: Vec<Ref>) {
+    /// Re-reads the instances `ids` (and those that failed before) from their files,
+    /// applies the changes, watches the folders that appeared and queues one message.
+    fn apply(&self, paths: Vec<PathBuf>, mut ids: Vec<Ref>, changed: &[PathBuf]) {
         let started = Instant::now();
         let mut tree = self.tree.write().unwrap_or_else(|e| e.into_inner());
         let mut applied = AppliedPatchSet::default();
+        let retried = self.failed.borrow().keys().copied().collect::<Vec<_>>();
+        if !retried.is_empty() {
+            self.failed
+                .borrow_mut()
+                .retain(|id, _| tree.dom().get_by_ref(*id).is_some());
+            ids.extend(retried);
+            ids = outermost(&tree, ids);
+        }
         for id in ids {
             if tree.dom().get_by_ref(id).is_none() {
+                self.failed.borrow_mut().remove(&id);
                 continue;
             }
             match resnapshot(&tree, &self.vfs, id) {
+                Ok(None) if id == tree.root_ref() => self.failed_read(
+                    id,
+                    "the project's root no longer reads from its files; keeping the last good tree"
+                        .to_string(),
+                ),
                 Ok(snapshot) => {
-                    if snapshot.is_none() && id == tree.root_ref() {
-                        log::error!(
-                            "the project's root no longer reads from its files; keeping the last good tree"
-                        );
-                        continue;
+                    if self.failed.borrow_mut().remove(&id).is_some() {
+                        log::info!("{} reads again", describe_instance(&tree, id));
                     }
                     let patch = compute_patch_set(snapshot, &tree, id);
                     if !patch.is_empty() {
                         applied.merge(apply_patch_set(&mut tree, patch));
                     }
                 }
-                Err(err) => log::error!("{err} (Studio keeps the last good version)"),
+                Err(err) => {
+                    self.failed_read(id, format!("{err} (Studio keeps the last good version)"))
+                }
             }
         }
-        self.update_watches(&tree, &paths, &applied);
+        self.update_watches(&tree, &paths, changed, &applied);
+        let what = if paths.is_empty() {
+            "files that could not be read before".to_string()
+        } else {
+            describe_paths(&paths)
+        };
         if applied.is_empty() {
-            log::debug!("no instance changed for {}", describe_paths(&paths));
+            log::debug!("no instance changed for {what}");
             return;
         }
         let message = wire::subscribe_message(&tree, &applied);
         self.queue.push(message);
         log::info!(
             "applied changes to {} ({} added, {} removed, {} updated) in {:.1?}",
-            describe_paths(&paths),
+            what,
             applied.added.len(),
             applied.removed.len(),
             applied.updated.len(),
@@ -202,19 +258,41 @@ impl Processor {
         );
     }
 
+    /// Logs a failed read once (not again on every retry while it stays the same).
+    fn failed_read(&self, id: Ref, message: String) {
+        let mut failed = self.failed.borrow_mut();
+        if failed.get(&id) != Some(&message) {
+            log::error!("{message}");
+            failed.insert(id, message);
+        }
+    }
+
     /// Watches the folders of added instances, forgets removed folders, and reads new
     /// folders once more: files created in them before the watch began were missed.
-    fn update_watches(&self, tree: &Tree, paths: &[PathBuf], applied: &AppliedPatchSet) {
+    fn update_watches(
+        &self,
+        tree: &Tree,
+        paths: &[PathBuf],
+        changed: &[PathBuf],
+        applied: &AppliedPatchSet,
+    ) {
         let mut guard = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
         let Some(watcher) = guard.as_mut() else {
             return;
         };
+        let mut recheck = Vec::new();
         for path in paths {
             if !path.exists() {
                 watcher.forget(path);
             }
         }
-        let mut recheck = Vec::new();
+        for path in changed {
+            if path.is_dir() && watcher.renew(path) {
+                // An event on a watched folder itself: it may be a new folder by that
+                // name, and files may have appeared in it before the new watch.
+                recheck.push(path.clone());
+            }
+        }
         for id in &applied.added {
             for instance in tree.dom().descendants_of(*id) {
                 let Some(metadata) = tree.metadata(instance.referent()) else {
@@ -234,7 +312,7 @@ impl Processor {
             }
         }
         if !recheck.is_empty() {
-            let _ = self.recheck.send(ProcessorMessage::Changed(recheck));
+            let _ = self.recheck.send(ProcessorMessage::Recheck(recheck));
         }
     }
 }
@@ -280,16 +358,28 @@ fn affected_instances(tree: &Tree, paths: &[PathBuf]) -> Vec<Ref> {
             break;
         }
     }
-    found
-        .into_iter()
+    outermost(tree, found)
+}
+
+/// The instances of `ids` none of whose ancestors is in `ids` (reading an instance
+/// again reads its descendants too), each once, in their first order.
+fn outermost(tree: &Tree, ids: Vec<Ref>) -> Vec<Ref> {
+    let set: HashSet<Ref> = ids.iter().copied().collect();
+    let mut seen = HashSet::new();
+    ids.into_iter()
         .filter(|id| {
-            !tree
-                .dom()
-                .ancestors_of(*id)
-                .skip(1)
-                .any(|ancestor| set.contains(&ancestor.referent()))
+            seen.insert(*id)
+                && !tree
+                    .dom()
+                    .ancestors_of(*id)
+                    .skip(1)
+                    .any(|ancestor| set.contains(&ancestor.referent()))
         })
         .collect()
+}
+
+fn describe_instance(tree: &Tree, id: Ref) -> String {
+    tree.dom().full_path_of(id, ".")
 }
 
 fn describe_paths(paths: &[PathBuf]) -> String {

@@ -128,6 +128,26 @@ impl FileWatcher {
             || !folder.is_dir()
     }
 
+    /// Watches a watched folder again if `path` is one (then `true`): a watch follows the
+    /// folder it was set on, so after `mv map old; mkdir map` it would be watching `old`.
+    pub fn renew(&mut self, path: &Path) -> bool {
+        let mode = if self.roots.iter().any(|root| root == path) {
+            RecursiveMode::Recursive
+        } else if self.entries.contains(path) {
+            RecursiveMode::NonRecursive
+        } else {
+            return false;
+        };
+        let Some(debouncer) = self.debouncer.as_mut() else {
+            return false;
+        };
+        let _ = debouncer.unwatch(path);
+        if let Err(err) = debouncer.watch(path, mode) {
+            log::warn!("could not watch {} again: {err}", path.display());
+        }
+        true
+    }
+
     /// Forgets a removed folder (and what was watched below it), so it is watched again
     /// if it comes back.
     pub fn forget(&mut self, path: &Path) {
