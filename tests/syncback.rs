@@ -721,6 +721,108 @@ fn files_the_project_ignores_are_never_orphans() {
 }
 
 #[test]
+fn project_nodes_keep_their_init_and_meta_files() {
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path();
+    let project_text = "// hand-written\n{ name: \"p\", tree: { $className: \"DataModel\", ServerScriptService: { Boot: { $path: \"Boot.server.luau\" }, Main: { $path: \"server\" } }, ReplicatedStorage: { $path: \"lib\" } } }\n";
+    let files = [
+        ("default.project.json5", project_text),
+        ("Boot.server.luau", "print('boot')\n"),
+        ("Boot.meta.json5", "{ properties: { Disabled: true } }\n"),
+        ("server/init.server.lua", "print('main')\n"),
+        ("server/init.meta.json5", "{ attributes: { Level: 3 } }\n"),
+        ("server/Mod.luau", "return 1\n"),
+        ("lib/Sub/init.lua", "return 2\n"),
+        ("lib/Sub/Child.lua", "return 3\n"),
+    ];
+    for (path, text) in files {
+        let path = project.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let options = CompareOptions {
+        unordered_children: true,
+        missing_is_default: true,
+    };
+    let same = |a: &rbx_dom_weak::WeakDom, b: &rbx_dom_weak::WeakDom| {
+        let differences = compare(a, a.root_ref(), b, b.root_ref(), options);
+        assert!(differences.is_empty(), "{}", differences.join("\n"));
+    };
+
+    // Incremental mode: an init-script folder whose child changed keeps its `init.lua`.
+    let mut edited = util::build(project);
+    let sub = edited
+        .descendants()
+        .find(|i| i.name == "Child")
+        .map(|i| i.referent())
+        .unwrap();
+    edited.get_by_ref_mut(sub).unwrap().properties.insert(
+        "Source".into(),
+        rbx_dom_weak::types::Variant::String("return 4\n".into()),
+    );
+    util::run(project, edited, SyncbackMode::Incremental);
+    let after = util::tree_bytes(project);
+    assert!(
+        after.contains_key(Path::new("lib/Sub/init.lua")),
+        "{:?}",
+        after.keys()
+    );
+    assert_eq!(after[Path::new("lib/Sub/Child.lua")], b"return 4\n");
+
+    // Clean mode too: a node's own init script keeps its name, and its values stay in the meta
+    // files the build reads them from (the project file is not touched).
+    let before = util::build(project);
+    util::run(project, util::build(project), SyncbackMode::Clean);
+    let after = util::tree_bytes(project);
+    assert_eq!(
+        after[Path::new("default.project.json5")],
+        project_text.as_bytes()
+    );
+    assert!(
+        after.contains_key(Path::new("server/init.server.lua")),
+        "{:?}",
+        after.keys()
+    );
+    assert!(!after.contains_key(Path::new("server/init.legacy.luau")));
+    let boot_meta = String::from_utf8(after[Path::new("Boot.meta.json5")].clone()).unwrap();
+    assert!(boot_meta.contains("Disabled: true"), "{boot_meta}");
+    let init_meta = String::from_utf8(after[Path::new("server/init.meta.json5")].clone()).unwrap();
+    assert!(init_meta.contains("Level: 3"), "{init_meta}");
+    same(&before, &util::build(project));
+
+    // A value that went back to its default leaves the meta file empty: it is removed, so
+    // the build no longer applies the old value.
+    let mut edited = util::build(project);
+    let boot = edited
+        .descendants()
+        .find(|i| i.name == "Boot")
+        .map(|i| i.referent())
+        .unwrap();
+    edited
+        .get_by_ref_mut(boot)
+        .unwrap()
+        .properties
+        .insert("Disabled".into(), rbx_dom_weak::types::Variant::Bool(false));
+    util::run(project, edited, SyncbackMode::Clean);
+    let after = util::tree_bytes(project);
+    assert!(
+        !after.contains_key(Path::new("Boot.meta.json5")),
+        "{:?}",
+        after.keys()
+    );
+    assert_eq!(
+        after[Path::new("default.project.json5")],
+        project_text.as_bytes()
+    );
+    let rebuilt = util::build(project);
+    let boot = rebuilt.descendants().find(|i| i.name == "Boot").unwrap();
+    assert_ne!(
+        boot.properties.get(&"Disabled".into()),
+        Some(&rbx_dom_weak::types::Variant::Bool(true))
+    );
+}
+
+#[test]
 fn example_project_survives_both_modes() {
     let temp = tempfile::tempdir().unwrap();
     let project = temp.path().join("place");

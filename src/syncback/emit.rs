@@ -94,7 +94,7 @@ fn carried(form: &Form, class: &str, instance: &Instance) -> Vec<&'static str> {
     match form {
         Form::Script { kind, .. }
         | Form::Dir {
-            init: Init::Script(kind),
+            init: Init::Script(kind) | Init::ScriptAt(kind, _),
             ..
         } => script(*kind),
         Form::Text { .. } => vec!["Value"],
@@ -103,7 +103,7 @@ fn carried(form: &Form, class: &str, instance: &Instance) -> Vec<&'static str> {
             init: Init::Csv, ..
         } => vec!["Contents"],
         Form::Node {
-            dir: Some((_, Init::Script(kind))),
+            dir: Some((_, Init::Script(kind) | Init::ScriptAt(kind, _))),
             ..
         } => script(*kind),
         Form::Node {
@@ -318,6 +318,7 @@ impl Emitter<'_> {
                 key_path,
                 dir,
                 file,
+                meta: meta_home,
             } => {
                 let skip = carried(&placement.form, class, instance);
                 let mut cleared = false;
@@ -352,6 +353,15 @@ impl Emitter<'_> {
                             out.files.push(FileWrite::new(path.clone(), contents));
                         }
                         _ => {}
+                    }
+                }
+                if let (false, Some(meta_path)) = (cleared, meta_home) {
+                    cleared = true;
+                    let props = self.properties(instance, &skip);
+                    let attributes = self.attributes(referent, instance, out);
+                    let meta = self.meta(instance, props, attributes, false, None);
+                    if let Some(file) = meta.write(meta_path.clone()) {
+                        out.files.push(file);
                     }
                 }
                 let (properties, attributes) = if cleared {
@@ -429,6 +439,13 @@ impl Emitter<'_> {
             Init::Script(kind) => {
                 out.files.push(FileWrite::new(
                     dir_path.join(script::init_file_name(kind)),
+                    source_of(instance, "Source"),
+                ));
+                true
+            }
+            Init::ScriptAt(_, name) => {
+                out.files.push(FileWrite::new(
+                    dir_path.join(name),
                     source_of(instance, "Source"),
                 ));
                 true

@@ -15,7 +15,7 @@ use super::old_tree::OldTree;
 use super::paths::{RefMap, RefSet};
 use super::rules::CompiledRules;
 use super::{SyncbackMode, VISIBLE_SERVICES};
-use crate::formats::{self, csv as csv_format, project_node, ScriptKind};
+use crate::formats::{self, csv as csv_format, meta, project_node, ScriptKind};
 use crate::project::{NodePath, Project, ProjectNode};
 
 /// What makes a directory more than a Folder.
@@ -23,19 +23,25 @@ use crate::project::{NodePath, Project, ProjectNode};
 pub enum Init {
     None,
     Script(ScriptKind),
+    /// A script whose existing init file (`init.lua`, `init.server.lua`, ...) reads as
+    /// the same kind, and is written again under its own name.
+    ScriptAt(ScriptKind, &'static str),
     Csv,
 }
 
 /// How one instance is written.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Form {
-    /// A project node: its properties go into the project file; `dir` is the `$path`
-    /// directory holding its children (with an init file when `init` says so); `file` is
-    /// a `$path` file that carries the instance (script, text, csv).
+    /// A project node: its properties go into the project file, or into `meta`, the
+    /// meta file its `$path` target already has when the node has no `$properties` or
+    /// `$attributes` of its own; `dir` is the `$path` directory holding its children
+    /// (with an init file when `init` says so); `file` is a `$path` file that carries the
+    /// instance (script, text, csv).
     Node {
         key_path: Vec<String>,
         dir: Option<(PathBuf, Init)>,
         file: Option<Box<Form>>,
+        meta: Option<PathBuf>,
     },
     Dir {
         dir: PathBuf,
@@ -537,6 +543,17 @@ impl<'a> Planner<'a> {
             }
         }
 
+        // The node's values stay where the user keeps them: in a meta file its target
+        // already has (then the build applies it, and nothing else holds them), unless the
+        // project node has values of its own. A meta file left with nothing is removed.
+        let meta = if node.properties.is_empty() && node.attributes.is_empty() {
+            existing_meta(dir.as_ref().map(|(d, _)| d), file.as_deref())
+        } else {
+            None
+        };
+        if let Some(meta) = &meta {
+            self.layout.replaced.push(meta.clone());
+        }
         self.place(
             referent,
             Placement {
@@ -546,6 +563,7 @@ impl<'a> Planner<'a> {
                     key_path: key_path.clone(),
                     dir: dir.clone(),
                     file,
+                    meta,
                 },
                 needs_name: false,
                 children: remaining.clone(),
@@ -664,6 +682,24 @@ pub fn moved_references(
 
 fn same_segments(new: &[&str], old: &[String]) -> bool {
     new.len() == old.len() && new.iter().zip(old).all(|(a, b)| *a == b.as_str())
+}
+
+/// The meta file a project node's `$path` target has on disk: `init.meta.json5` (or
+/// `.json`) of a folder, the adjacent meta file of a script, text or CSV file.
+fn existing_meta(dir: Option<&PathBuf>, file: Option<&Form>) -> Option<PathBuf> {
+    let candidates = match (dir, file) {
+        (Some(dir), _) => vec![dir.join(meta::INIT_META), dir.join("init.meta.json")],
+        (None, Some(Form::Script { path, .. } | Form::Text { path } | Form::Csv { path })) => {
+            let name = file_name(path);
+            let base = meta::meta_base(&name);
+            vec![
+                path.with_file_name(meta::adjacent_file_name(base)),
+                path.with_file_name(format!("{base}.meta.json")),
+            ]
+        }
+        _ => Vec::new(),
+    };
+    candidates.into_iter().find(|path| path.is_file())
 }
 
 fn display_key_path(key_path: &[String]) -> String {

@@ -67,9 +67,10 @@ impl Planner<'_> {
             {
                 return Some(Form::Kept);
             }
+            // A project node keeps its own init file when it still reads as the same kind.
             return Some(Form::Dir {
                 dir: target.to_path_buf(),
-                init: self.init_for(instance),
+                init: existing_init(target, self.init_for(instance)),
             });
         }
         let path = target.to_path_buf();
@@ -513,7 +514,7 @@ impl Planner<'_> {
                     Init::None
                 } else {
                     match self.kind_for(instance, true) {
-                        Kind::Dir(init) => init,
+                        Kind::Dir(init) => existing_init(path, init),
                         _ => Init::None,
                     }
                 },
@@ -574,4 +575,17 @@ fn strip_for_name(segment: &str, form: &Form) -> String {
             .unwrap_or_else(|| segment.to_string()),
     };
     formats::strip_dedup_suffix(&name).to_string()
+}
+
+/// `init` for the folder `dir`, naming the init script already there when it reads as the
+/// same kind (an `init.lua` stays `init.lua`, an `init.server.lua` is not renamed to
+/// `init.legacy.luau`). The first such file in the build's order is the one it reads.
+fn existing_init(dir: &Path, init: Init) -> Init {
+    let Init::Script(kind) = init else {
+        return init;
+    };
+    formats::INIT_FILES
+        .iter()
+        .find(|(name, rule)| *rule == FileRule::Script(kind) && dir.join(name).is_file())
+        .map_or(init, |(name, _)| Init::ScriptAt(kind, name))
 }
