@@ -724,7 +724,7 @@ fn files_the_project_ignores_are_never_orphans() {
 fn project_nodes_keep_their_init_and_meta_files() {
     let temp = tempfile::tempdir().unwrap();
     let project = temp.path();
-    let project_text = "// hand-written\n{ name: \"p\", tree: { $className: \"DataModel\", ServerScriptService: { Boot: { $path: \"Boot.server.luau\" }, Main: { $path: \"server\" } }, ReplicatedStorage: { $path: \"lib\" } } }\n";
+    let project_text = "// hand-written\n{ name: \"p\", tree: { $className: \"DataModel\", ServerScriptService: { Boot: { $path: \"Boot.server.luau\" }, Main: { $path: \"server\" } }, ReplicatedStorage: { $path: \"lib\" }, Workspace: { $properties: { FallenPartsDestroyHeight: -500 } } } }\n";
     let files = [
         ("default.project.json5", project_text),
         ("Boot.server.luau", "print('boot')\n"),
@@ -770,7 +770,8 @@ fn project_nodes_keep_their_init_and_meta_files() {
     assert_eq!(after[Path::new("lib/Sub/Child.lua")], b"return 4\n");
 
     // Clean mode too: a node's own init script keeps its name, and its values stay in the meta
-    // files the build reads them from (the project file is not touched).
+    // files the build reads them from; a default value written out in the project stays
+    // (the project file is not touched).
     let before = util::build(project);
     util::run(project, util::build(project), SyncbackMode::Clean);
     let after = util::tree_bytes(project);

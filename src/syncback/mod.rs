@@ -384,6 +384,17 @@ fn apply_node(tree: &mut ProjectNode, data: &emit::NodeData) {
         });
         new_properties.insert(name.clone(), kept.cloned().unwrap_or_else(|| value.clone()));
     }
+    // A value written out although it is the default builds the same as no value: it
+    // stays, so the project file is not rewritten (and does not lose its comments) for it.
+    for (name, old) in &node.properties {
+        let is_default = filter::default_value(&data.class_name, name).is_some_and(|default| {
+            properties::decode_property(&data.class_name, name, old)
+                .is_ok_and(|decoded| filter::identical(&decoded, default))
+        });
+        if is_default && !new_properties.contains_key(name) {
+            new_properties.insert(name.clone(), old.clone());
+        }
+    }
     node.properties = new_properties;
     let mut new_attributes = BTreeMap::new();
     for (name, value) in &data.attributes {
