@@ -684,11 +684,7 @@ fn files_the_project_ignores_are_never_orphans() {
         ("src/vendor/init.lua", "return 2\n"),
         ("src/docs/more/notes.md", "kept\n"),
     ];
-    for (path, text) in files {
-        let path = project.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    util::write_files(project, &files);
     let dom = util::build(project);
     for mode in [SyncbackMode::Clean, SyncbackMode::Incremental] {
         util::run(project, util::build(project), mode);
@@ -735,11 +731,7 @@ fn project_nodes_keep_their_init_and_meta_files() {
         ("lib/Sub/init.lua", "return 2\n"),
         ("lib/Sub/Child.lua", "return 3\n"),
     ];
-    for (path, text) in files {
-        let path = project.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    util::write_files(project, &files);
     let options = CompareOptions {
         unordered_children: true,
         missing_is_default: true,

@@ -55,6 +55,15 @@ pub fn run(dir: &Path, dom: WeakDom, mode: SyncbackMode) -> SyncbackReport {
         .unwrap_or_else(|e| panic!("syncback into {}: {e}", dir.display()))
 }
 
+/// Writes `(relative path, contents)` files below `dir`, creating their folders.
+pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
 /// Builds the project in `dir`.
 pub fn build(dir: &Path) -> WeakDom {
     let project = atlas::project::load(dir).unwrap();
