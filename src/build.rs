@@ -19,3 +19,53 @@ pub fn snapshot_project(vfs: &Vfs, project: &Project) -> Result<InstanceSnapshot
 pub fn build_project(vfs: &Vfs, project: &Project) -> Result<BuiltDom, SnapshotError> {
     Ok(snapshot_to_dom(snapshot_project(vfs, project)?))
 }
+
+/// One warning per class the reflection database does not know (a typo such as `Prt` in a
+/// model file builds, but Studio cannot load such an instance), with how many instances
+/// have it and the path of the first.
+pub fn unknown_class_warnings(dom: &rbx_dom_weak::WeakDom) -> Vec<String> {
+    let Ok(database) = rbx_reflection_database::get() else {
+        return Vec::new();
+    };
+    let mut unknown: std::collections::BTreeMap<&str, (usize, rbx_dom_weak::types::Ref)> =
+        std::collections::BTreeMap::new();
+    for instance in dom.descendants() {
+        let class = instance.class.as_str();
+        if !database.classes.contains_key(class) {
+            unknown.entry(class).or_insert((0, instance.referent())).0 += 1;
+        }
+    }
+    unknown
+        .into_iter()
+        .map(|(class, (count, first))| {
+            format!(
+                "{count} instance(s) of class `{class}`, which Roblox does not know (first: {}); check the spelling",
+                dom.full_path_of(first, ".")
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use rbx_dom_weak::{InstanceBuilder, WeakDom};
+
+    #[test]
+    fn unknown_classes_are_named_once_with_a_count() {
+        let mut dom = WeakDom::new(InstanceBuilder::new("DataModel"));
+        let root = dom.root_ref();
+        let folder = dom.insert(root, InstanceBuilder::new("Folder").with_name("Map"));
+        for _ in 0..2 {
+            dom.insert(folder, InstanceBuilder::new("Prt").with_name("Wall"));
+        }
+        dom.insert(folder, InstanceBuilder::new("Part").with_name("Floor"));
+        let warnings = super::unknown_class_warnings(&dom);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("2 instance(s) of class `Prt`"),
+            "{}",
+            warnings[0]
+        );
+        assert!(warnings[0].contains("Map.Wall"), "{}", warnings[0]);
+    }
+}

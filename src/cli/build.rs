@@ -35,6 +35,9 @@ impl BuildCommand {
         // it now lets the encoder reuse the memory (peak 360 -> 345 MB for 100k files).
         drop(metadata);
         log::debug!("built the instance tree at {:.2?}", started.elapsed());
+        for warning in crate::build::unknown_class_warnings(&dom) {
+            log::warn!("{warning}");
+        }
         let count = dom.descendants().count();
         write_output(&self.output, &dom)
             .with_context(|| format!("writing {}", self.output.display()))?;
