@@ -720,7 +720,7 @@ fn files_the_project_ignores_are_never_orphans() {
 fn project_nodes_keep_their_init_and_meta_files() {
     let temp = tempfile::tempdir().unwrap();
     let project = temp.path();
-    let project_text = "// hand-written\n{ name: \"p\", tree: { $className: \"DataModel\", ServerScriptService: { Boot: { $path: \"Boot.server.luau\" }, Main: { $path: \"server\" } }, ReplicatedStorage: { $path: \"lib\" }, Workspace: { $properties: { FallenPartsDestroyHeight: -500 } } } }\n";
+    let project_text = "// hand-written\n{ name: \"p\", tree: { $className: \"DataModel\", ServerScriptService: { Boot: { $path: \"Boot.server.luau\" }, Main: { $path: \"server\" } }, ReplicatedStorage: { $path: \"lib\" }, Workspace: { $properties: { FallenPartsDestroyHeight: -500 }, Map: { $path: \"map\" } } } }\n";
     let files = [
         ("default.project.json5", project_text),
         ("Boot.server.luau", "print('boot')\n"),
@@ -730,6 +730,11 @@ fn project_nodes_keep_their_init_and_meta_files() {
         ("server/Mod.luau", "return 1\n"),
         ("lib/Sub/init.lua", "return 2\n"),
         ("lib/Sub/Child.lua", "return 3\n"),
+        (
+            "map/init.meta.json5",
+            "{ className: \"Model\", attributes: { Zone: 1 } }\n",
+        ),
+        ("map/Floor.model.json5", "{ className: \"Part\" }\n"),
     ];
     util::write_files(project, &files);
     let options = CompareOptions {
@@ -781,6 +786,8 @@ fn project_nodes_keep_their_init_and_meta_files() {
     assert!(boot_meta.contains("Disabled: true"), "{boot_meta}");
     let init_meta = String::from_utf8(after[Path::new("server/init.meta.json5")].clone()).unwrap();
     assert!(init_meta.contains("Level: 3"), "{init_meta}");
+    let map_meta = String::from_utf8(after[Path::new("map/init.meta.json5")].clone()).unwrap();
+    assert!(map_meta.contains("className: \"Model\""), "{map_meta}");
     same(&before, &util::build(project));
 
     // A value that went back to its default leaves the meta file empty: it is removed, so

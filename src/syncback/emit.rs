@@ -319,6 +319,7 @@ impl Emitter<'_> {
                 dir,
                 file,
                 meta: meta_home,
+                class_in_meta,
             } => {
                 let skip = carried(&placement.form, class, instance);
                 let mut cleared = false;
@@ -359,7 +360,8 @@ impl Emitter<'_> {
                     cleared = true;
                     let props = self.properties(instance, &skip);
                     let attributes = self.attributes(referent, instance, out);
-                    let meta = self.meta(instance, props, attributes, false, None);
+                    let class_name = class_in_meta.then(|| class.to_string());
+                    let meta = self.meta(instance, props, attributes, false, class_name);
                     if let Some(file) = meta.write(meta_path.clone()) {
                         out.files.push(file);
                     }

@@ -42,6 +42,8 @@ pub enum Form {
         dir: Option<(PathBuf, Init)>,
         file: Option<Box<Form>>,
         meta: Option<PathBuf>,
+        /// The class goes into `meta` (a folder whose meta file names its class).
+        class_in_meta: bool,
     },
     Dir {
         dir: PathBuf,
@@ -551,8 +553,18 @@ impl<'a> Planner<'a> {
         } else {
             None
         };
+        // A folder's class the project did not name stays in the meta file too.
+        let mut class_in_meta = false;
         if let Some(meta) = &meta {
             self.layout.replaced.push(meta.clone());
+            let node_entry = node_mut(&mut self.layout.tree, &key_path);
+            if matches!(dir, Some((_, Init::None)))
+                && node.class_name.is_none()
+                && node_entry.class_name.is_some()
+            {
+                node_entry.class_name = None;
+                class_in_meta = true;
+            }
         }
         self.place(
             referent,
@@ -564,6 +576,7 @@ impl<'a> Planner<'a> {
                     dir: dir.clone(),
                     file,
                     meta,
+                    class_in_meta,
                 },
                 needs_name: false,
                 children: remaining.clone(),
