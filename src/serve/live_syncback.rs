@@ -27,29 +27,39 @@ use crate::json_value::Value;
 use crate::project::Project;
 use crate::properties;
 
-/// Builds the schema from the reflection database.
-pub fn schema() -> SyncbackSchema {
+/// The properties of `class` (its superclasses' included) that a place file stores,
+/// with their types; `Name` and `Parent` are the tree itself, not properties to send.
+fn own_properties(class: &str) -> Vec<(&'static str, &'static rbx_reflection::DataType<'static>)> {
     use rbx_reflection::{PropertyKind, PropertySerialization};
     let database = rbx_reflection_database::get_bundled();
-    let own_properties = |class: &str| {
-        let mut out: Vec<(&str, rbx_dom_weak::types::VariantType)> = Vec::new();
-        let mut current = database.classes.get(class);
-        while let Some(descriptor) = current {
-            for (name, property) in &descriptor.properties {
-                let serializes = matches!(
-                    &property.kind,
-                    PropertyKind::Canonical {
-                        serialization: PropertySerialization::Serializes
-                            | PropertySerialization::SerializesAs(_)
-                    }
-                );
-                if serializes && *name != "Name" && *name != "Parent" {
-                    out.push((name, property.data_type.ty()));
+    let mut out = Vec::new();
+    let mut current = database.classes.get(class);
+    while let Some(descriptor) = current {
+        for (name, property) in &descriptor.properties {
+            let serializes = matches!(
+                &property.kind,
+                PropertyKind::Canonical {
+                    serialization: PropertySerialization::Serializes
+                        | PropertySerialization::SerializesAs(_)
                 }
+            );
+            if serializes && *name != "Name" && *name != "Parent" {
+                out.push((name.as_ref(), &property.data_type));
             }
-            current = descriptor.superclass.and_then(|s| database.classes.get(s));
         }
-        out
+        current = descriptor.superclass.and_then(|s| database.classes.get(s));
+    }
+    out
+}
+
+/// Builds the schema from the reflection database.
+pub fn schema() -> SyncbackSchema {
+    let database = rbx_reflection_database::get_bundled();
+    let own_properties = |class: &str| {
+        own_properties(class)
+            .into_iter()
+            .map(|(name, data_type)| (name, data_type.ty()))
+            .collect::<Vec<_>>()
     };
     let mut service_properties = BTreeMap::new();
     for service in VISIBLE_SERVICES {
@@ -92,7 +102,15 @@ pub fn check_request(request: &SyncbackRequest, project: &Project) -> Result<(),
             request.server_version
         )));
     }
-    let place_id = request.place_id.and_then(WireNumber::as_u64).unwrap_or(0);
+    let place_id = match request.place_id {
+        None => 0,
+        Some(number) => number.as_u64().ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "placeId must be a whole number from 0 up, got {}",
+                number.0
+            ))
+        })?,
+    };
     if let Some(blocked) = &project.blocked_place_ids {
         if blocked.contains(&place_id) {
             return Err(ApiError::new(
@@ -227,6 +245,25 @@ pub fn rebuild_dom(request: &SyncbackRequest) -> Result<WeakDom, ApiError> {
         };
         let source = locate(&cross.source, "source")?;
         let target = locate(&cross.target, "target")?;
+        let source_class = dom
+            .get_by_ref(source)
+            .map(|i| i.class.to_string())
+            .unwrap_or_default();
+        let is_ref_property = own_properties(&source_class)
+            .iter()
+            .any(|(name, data_type)| {
+                *name == cross.property
+                    && matches!(
+                        data_type,
+                        rbx_reflection::DataType::Value(rbx_dom_weak::types::VariantType::Ref)
+                    )
+            });
+        if !is_ref_property {
+            return Err(ApiError::bad_request(format!(
+                "refs[{index}]: {} is not a reference property of {source_class}",
+                cross.property
+            )));
+        }
         if let Some(instance) = dom.get_by_ref_mut(source) {
             instance
                 .properties
@@ -240,6 +277,34 @@ pub fn rebuild_dom(request: &SyncbackRequest) -> Result<WeakDom, ApiError> {
     Ok(dom)
 }
 
+/// Whether a value fits a property's type (an enum value must name one of its items):
+/// a value that does not would be written into the project and fail the next build.
+fn check_type(variant: &Variant, data_type: &rbx_reflection::DataType) -> Result<(), String> {
+    use rbx_reflection::DataType;
+    match (data_type, variant) {
+        (DataType::Enum(name), Variant::Enum(value)) => {
+            let known = rbx_reflection_database::get_bundled()
+                .enums
+                .get(name.as_ref() as &str)
+                .is_none_or(|descriptor| descriptor.items.values().any(|v| *v == value.to_u32()));
+            if known {
+                Ok(())
+            } else {
+                Err(format!("{} is not an item of Enum.{name}", value.to_u32()))
+            }
+        }
+        (DataType::Enum(name), other) => Err(format!(
+            "expected an Enum.{name} value, got {:?}",
+            other.ty()
+        )),
+        (DataType::Value(expected), other) if other.ty() != *expected => Err(format!(
+            "expected a {expected:?} value, got {:?}",
+            other.ty()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// A service's own properties as the request states them (the optional `properties`).
 fn service_properties(chunk: &ServiceChunk) -> Result<UstrMap<Variant>, ApiError> {
     let mut out = UstrMap::default();
@@ -247,14 +312,23 @@ fn service_properties(chunk: &ServiceChunk) -> Result<UstrMap<Variant>, ApiError
         None => {}
         Some(Value::Array(items)) if items.is_empty() => {}
         Some(Value::Object(props)) => {
+            let known = own_properties(&chunk.class_name);
             for (name, value) in props {
-                let variant =
-                    properties::decode_property(&chunk.class_name, name, value).map_err(|err| {
-                        ApiError::bad_request(format!(
-                            "service {}: property {name}: {err}",
-                            chunk.class_name
-                        ))
-                    })?;
+                let bad = |message: String| {
+                    ApiError::bad_request(format!(
+                        "service {}: property {name}: {message}",
+                        chunk.class_name
+                    ))
+                };
+                let Some((_, data_type)) = known.iter().find(|(known, _)| *known == name) else {
+                    return Err(bad(format!(
+                        "not a property {} stores (GET /api/syncback/schema lists them)",
+                        chunk.class_name
+                    )));
+                };
+                let variant = properties::decode_property(&chunk.class_name, name, value)
+                    .map_err(|err| bad(err.to_string()))?;
+                check_type(&variant, data_type).map_err(bad)?;
                 out.insert(name.as_str().into(), variant);
             }
         }
@@ -432,6 +506,76 @@ mod tests {
     }
 
     #[test]
+    fn values_that_would_not_build_back_are_refused() {
+        let with_properties = |props: Value| {
+            let mut workspace = chunk("Workspace", None);
+            workspace.properties = Some(props);
+            request(vec![workspace], Vec::new())
+        };
+        let refused = |req: SyncbackRequest, expected: &str| {
+            let err = rebuild_dom(&req).expect_err(expected);
+            let text = format!("{err:?}");
+            assert!(text.contains(expected), "{text} lacks {expected:?}");
+        };
+        refused(
+            with_properties(Value::object([(
+                "Gravity",
+                Value::object([("Float64", Value::Float(5.5))]),
+            )])),
+            "expected a Float32 value, got Float64",
+        );
+        refused(
+            with_properties(Value::object([("NotAProp", Value::Bool(true))])),
+            "not a property Workspace stores",
+        );
+        refused(
+            with_properties(Value::object([("Name", Value::String("x".into()))])),
+            "not a property Workspace stores",
+        );
+        refused(
+            with_properties(Value::object([(
+                "ClientAnimatorThrottling",
+                Value::object([("Enum", Value::Int(99999))]),
+            )])),
+            "99999 is not an item of Enum.ClientAnimatorThrottlingMode",
+        );
+        let mut storage = WeakDom::new(InstanceBuilder::new("Folder"));
+        let root = storage.root_ref();
+        storage.insert(root, InstanceBuilder::new("Part").with_name("P"));
+        let to_parent = CrossRef {
+            source: InstanceLocation {
+                service: "ServerStorage".into(),
+                path: vec![WireNumber(0.0)],
+            },
+            property: "Parent".into(),
+            target: InstanceLocation {
+                service: "ServerStorage".into(),
+                path: Vec::new(),
+            },
+        };
+        refused(
+            request(
+                vec![chunk("ServerStorage", Some(&storage))],
+                vec![to_parent],
+            ),
+            "Parent is not a reference property of Part",
+        );
+
+        let project = crate::project::parse(
+            "{ tree: { $className: \"DataModel\" } }",
+            std::path::Path::new("default.project.json5"),
+        )
+        .unwrap();
+        let mut fractional = request(Vec::new(), Vec::new());
+        fractional.place_id = Some(WireNumber(999.5));
+        let err = check_request(&fractional, &project).expect_err("a fractional place id");
+        assert!(
+            format!("{err:?}").contains("placeId must be a whole number"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn rebuilds_services_children_properties_and_cross_refs() {
         let mut storage = WeakDom::new(InstanceBuilder::new("Folder"));
         let storage_root = storage.root_ref();
@@ -441,7 +585,7 @@ mod tests {
         );
         let inner = storage.insert(
             storage_root,
-            InstanceBuilder::new("Part").with_name("Inner"),
+            InstanceBuilder::new("ObjectValue").with_name("Inner"),
         );
         storage
             .get_by_ref_mut(pointer)
