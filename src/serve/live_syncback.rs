@@ -44,7 +44,7 @@ fn own_properties(class: &str) -> Vec<(&'static str, &'static rbx_reflection::Da
                 }
             );
             if serializes && *name != "Name" && *name != "Parent" {
-                out.push((name.as_ref(), &property.data_type));
+                out.push((*name, &property.data_type));
             }
         }
         current = descriptor.superclass.and_then(|s| database.classes.get(s));
