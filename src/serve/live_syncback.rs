@@ -285,7 +285,7 @@ fn check_type(variant: &Variant, data_type: &rbx_reflection::DataType) -> Result
         (DataType::Enum(name), Variant::Enum(value)) => {
             let known = rbx_reflection_database::get_bundled()
                 .enums
-                .get(name.as_ref() as &str)
+                .get(&**name)
                 .is_none_or(|descriptor| descriptor.items.values().any(|v| *v == value.to_u32()));
             if known {
                 Ok(())
