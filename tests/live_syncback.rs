@@ -1316,62 +1316,12 @@ fn syncback_replaces_all_old_files() {
     assert!(server.path("src/shared/OldModule.luau").is_file());
 }
 
-/// Makes a directory unwritable (chmod, or `chattr +i` for root) until dropped.
-struct Unwritable {
-    dir: PathBuf,
-    immutable: bool,
-}
-
-impl Unwritable {
-    fn new(dir: &Path) -> Option<Unwritable> {
-        use std::os::unix::fs::PermissionsExt;
-        let probe = dir.join(".probe");
-        let blocked = |probe: &Path| {
-            let ok = std::fs::write(probe, b"x").is_ok();
-            let _ = std::fs::remove_file(probe);
-            !ok
-        };
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).ok()?;
-        if blocked(&probe) {
-            return Some(Unwritable {
-                dir: dir.to_path_buf(),
-                immutable: false,
-            });
-        }
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).ok()?;
-        let status = std::process::Command::new("chattr")
-            .arg("+i")
-            .arg(dir)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .ok()?;
-        let guard = Unwritable {
-            dir: dir.to_path_buf(),
-            immutable: true,
-        };
-        (status.success() && blocked(&probe)).then_some(guard)
-    }
-}
-
-impl Drop for Unwritable {
-    fn drop(&mut self) {
-        use std::os::unix::fs::PermissionsExt;
-        if self.immutable {
-            let _ = std::process::Command::new("chattr")
-                .arg("-i")
-                .arg(&self.dir)
-                .status();
-        }
-        let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o755));
-    }
-}
-
 #[test]
 fn failed_syncback_restores_and_serves() {
     let server = start(BASIC);
     server.write("src/shared/Locked/Keep.luau", "return 'keep'\n");
     server.assert_matches_build();
-    let Some(lock) = Unwritable::new(&server.path("src/shared/Locked")) else {
+    let Some(lock) = common::Unwritable::new(&server.path("src/shared/Locked")) else {
         eprintln!("cannot make a directory unwritable here (not root, no chattr); skipped");
         return;
     };
@@ -1403,6 +1353,8 @@ fn failed_syncback_restores_and_serves() {
     let error = last.error.clone().unwrap_or_default();
     assert!(error.contains("restored"), "{error}");
     assert_eq!(last.files_written, 0, "{last:?}");
+    // The restore used the backup up: `--undo` would restore an older syncback's.
+    assert!(last.undo.is_none(), "{last:?}");
     assert!(
         dir_contents(server.root()) == files_before,
         "the project was not restored: {:?}",

@@ -468,6 +468,42 @@ fn a_failed_write_leaves_the_project_as_it_was() {
 }
 
 #[test]
+fn a_file_that_cannot_be_replaced_does_not_fail_the_restore() {
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path();
+    util::write_files(
+        project,
+        &[
+            ("default.project.json5", "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" } } }\n"),
+            ("src/A.luau", "return 'old'\n"),
+        ],
+    );
+    let mut place = util::build(project);
+    let module = place
+        .descendants()
+        .find(|i| i.name == "A")
+        .unwrap()
+        .referent();
+    place.get_by_ref_mut(module).unwrap().properties.insert(
+        "Source".into(),
+        rbx_dom_weak::types::Variant::String("return 'new'\n".into()),
+    );
+    let before = util::tree_bytes(project);
+    // `A.luau` is immutable: the write fails, and the restore finds it as it was, which
+    // is not a failure of the restore.
+    let Some(lock) = common::Unwritable::new(&project.join("src/A.luau")) else {
+        eprintln!("cannot make a file immutable here (not root, no chattr); skipped");
+        return;
+    };
+    let loaded = atlas::project::load(project).unwrap();
+    let error = atlas::syncback::run(&loaded, place, &Default::default()).unwrap_err();
+    drop(lock);
+    let message = error.to_string();
+    assert!(message.contains("the project was restored"), "{message}");
+    assert_eq!(util::tree_bytes(project), before);
+}
+
+#[test]
 fn undo_restores_every_byte() {
     let temp = tempfile::tempdir().unwrap();
     project_with_history(temp.path());

@@ -108,13 +108,16 @@ impl ServeCommand {
     /// synced folders, keyed by canonical path, for the next session to start from.
     fn live_syncback(&self, dom: rbx_dom_weak::WeakDom) -> (LastSyncback, Option<WrittenFiles>) {
         let started = Instant::now();
+        // On failure: the message, and the project folder when this syncback had started
+        // writing (so it made a backup).
         let result = project::load(&self.project)
-            .map_err(|err| err.to_string())
+            .map_err(|err| (err.to_string(), None))
             .and_then(|project| {
                 let folder = project.folder().to_path_buf();
                 syncback::run(&project, dom, &SyncbackOptions::default())
                     .map(|report| (report, folder.clone()))
                     .map_err(|err| {
+                        let wrote = matches!(err, SyncbackError::WriteFailed { .. });
                         if matches!(
                             err,
                             SyncbackError::WriteFailed {
@@ -126,12 +129,22 @@ impl ServeCommand {
                                 log::error!("restoring the backup failed too: {undo}");
                             }
                         }
-                        err.to_string()
+                        (err.to_string(), wrote.then_some(folder))
                     })
             });
-        let undo = Some(format!("atlas syncback --undo {}", self.project.display()));
+        // `--undo` restores the backup of the last syncback that made one: offer it only
+        // when this one did and it is still there (a failed write that was restored has
+        // used it up; one that failed before writing made none).
+        let undo_command = || Some(format!("atlas syncback --undo {}", self.project.display()));
+        let backup_left = |folder: &std::path::Path| {
+            folder
+                .join(syncback::BACKUP_DIR)
+                .join("manifest.json")
+                .is_file()
+        };
         match result {
             Ok((report, folder)) => {
+                let undo = report.backup.as_ref().and_then(|_| undo_command());
                 log::info!("live syncback: {}", report.summary());
                 eprintln!("Live syncback: {}", report.summary());
                 let outcome = LastSyncback {
@@ -144,8 +157,11 @@ impl ServeCommand {
                 };
                 (outcome, Some(written_files(&folder, report.files)))
             }
-            Err(error) => {
+            Err((error, backup_made)) => {
                 log::error!("live syncback failed: {error}");
+                let undo = backup_made
+                    .filter(|folder| backup_left(folder))
+                    .and_then(|_| undo_command());
                 let outcome = LastSyncback {
                     ok: false,
                     error: Some(error),

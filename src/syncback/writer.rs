@@ -330,6 +330,17 @@ pub struct Restored {
 
 /// Restores the project from the last backup (after a failed write, or `--undo`), then
 /// deletes the backup.
+/// Whether two paths are files with the same bytes.
+fn same_file_contents(a: &Path, b: &Path) -> bool {
+    let (Ok(meta_a), Ok(meta_b)) = (std::fs::metadata(a), std::fs::metadata(b)) else {
+        return false;
+    };
+    meta_a.is_file()
+        && meta_b.is_file()
+        && meta_a.len() == meta_b.len()
+        && matches!((std::fs::read(a), std::fs::read(b)), (Ok(x), Ok(y)) if x == y)
+}
+
 pub fn restore(folder: &Path) -> Result<Restored, SyncbackError> {
     let backup_dir = folder.join(BACKUP_DIR);
     let manifest_path = backup_dir.join(MANIFEST);
@@ -354,6 +365,12 @@ pub fn restore(folder: &Path) -> Result<Restored, SyncbackError> {
         let from = backup_dir.join(&saved.backup);
         let to = folder.join(&saved.path);
         if !from.exists() {
+            continue;
+        }
+        if same_file_contents(&from, &to) {
+            // Never replaced (its write failed), or written back already: nothing to undo,
+            // and a file that cannot be written must not make the restore fail.
+            out.restored.push(saved.path.clone());
             continue;
         }
         if let Some(parent) = to.parent() {

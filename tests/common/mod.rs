@@ -46,3 +46,70 @@ pub fn copy_dir(from: &Path, to: &Path) {
 pub fn atlas_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_atlas"))
 }
+
+/// Makes a directory unwritable (chmod, or `chattr +i` for root), or a file immutable
+/// (`chattr +i`), until dropped; `None` where the system cannot.
+pub struct Unwritable {
+    dir: PathBuf,
+    immutable: bool,
+}
+
+impl Unwritable {
+    pub fn new(dir: &Path) -> Option<Unwritable> {
+        use std::os::unix::fs::PermissionsExt;
+        if dir.is_file() {
+            let status = std::process::Command::new("chattr")
+                .arg("+i")
+                .arg(dir)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .ok()?;
+            let guard = Unwritable {
+                dir: dir.to_path_buf(),
+                immutable: true,
+            };
+            let blocked = std::fs::OpenOptions::new().append(true).open(dir).is_err();
+            return (status.success() && blocked).then_some(guard);
+        }
+        let probe = dir.join(".probe");
+        let blocked = |probe: &Path| {
+            let ok = std::fs::write(probe, b"x").is_ok();
+            let _ = std::fs::remove_file(probe);
+            !ok
+        };
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).ok()?;
+        if blocked(&probe) {
+            return Some(Unwritable {
+                dir: dir.to_path_buf(),
+                immutable: false,
+            });
+        }
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).ok()?;
+        let status = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()?;
+        let guard = Unwritable {
+            dir: dir.to_path_buf(),
+            immutable: true,
+        };
+        (status.success() && blocked(&probe)).then_some(guard)
+    }
+}
+
+impl Drop for Unwritable {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.immutable {
+            let _ = std::process::Command::new("chattr")
+                .arg("-i")
+                .arg(&self.dir)
+                .status();
+        }
+        if self.dir.is_dir() {
+            let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o755));
+        }
+    }
+}
