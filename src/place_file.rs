@@ -85,19 +85,46 @@ pub fn read(path: &Path) -> Result<WeakDom, PlaceFileError> {
 /// rbx_binary can also panic on malformed input instead of returning an error; that is
 /// caught here, so a corrupt file or Studio chunk is an error for every caller.
 pub fn decode_binary<R: std::io::Read>(reader: R) -> Result<WeakDom, String> {
+    quiet_decoder_panics();
+    DECODING.with(|decoding| decoding.set(true));
     let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         rbx_binary::Deserializer::new()
             .reflection_database(lean_database())
             .deserialize(reader)
     }));
+    DECODING.with(|decoding| decoding.set(false));
     match decoded {
         Ok(result) => result.map_err(|err| err.to_string()),
-        Err(panic) => Err(panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "the decoder failed".to_string())),
+        Err(panic) => {
+            let reason = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            log::debug!("rbx_binary panicked while decoding: {reason}");
+            Err("it is cut short or corrupt (the decoder stopped on it)".to_string())
+        }
     }
+}
+
+thread_local! {
+    /// Set while this thread runs rbx_binary's decoder, whose panics are caught and
+    /// become errors.
+    static DECODING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A caught decoder panic is an error message, not a crash: the panic hook stays quiet
+/// for it (no "thread panicked" and backtrace in the log) and speaks for every other.
+fn quiet_decoder_panics() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !DECODING.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
 }
 
 fn lean_database() -> &'static rbx_reflection::ReflectionDatabase<'static> {

@@ -671,6 +671,27 @@ fn cli_reports_bad_inputs_clearly() {
     let output = atlas(&["syncback", ".", "--undo"], temp.path());
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("nothing to undo"));
+
+    // A place cut short: rbx_binary panics on it; that is an error, with no panic report.
+    write_sample_place(&temp.path().join("whole.rbxl"));
+    let whole = std::fs::read(temp.path().join("whole.rbxl")).unwrap();
+    std::fs::write(temp.path().join("cut.rbxl"), &whole[..48]).unwrap();
+    let before = util::tree_bytes(temp.path());
+    let output = std::process::Command::new(common::atlas_bin())
+        .args(["syncback", ".", "--input", "cut.rbxl", "-y"])
+        .current_dir(temp.path())
+        .env("RUST_BACKTRACE", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cut.rbxl") && stderr.contains("cut short or corrupt"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(util::tree_bytes(temp.path()), before);
 }
 
 #[test]
