@@ -1030,6 +1030,17 @@ fn rejects_unknown_service() {
 }
 
 #[test]
+fn rejects_a_payload_without_services() {
+    let server = start(BASIC);
+    let state = before(&server);
+    let mut request = versioned(&server, small_request());
+    request.services.clear();
+    let response = post_api_syncback_raw(&server, &request.to_msgpack());
+    let details = assert_refused(&server, &state, &response, 400, "BadRequest");
+    assert!(details.contains("no service"), "{details}");
+}
+
+#[test]
 fn rejects_foreign_origin() {
     let server = start(BASIC);
     let state = before(&server);

@@ -143,6 +143,13 @@ fn major_minor(version: &str) -> (String, String) {
 /// chunk stay valid), then the cross-chunk refs. Any problem is a 400 naming the chunk.
 pub fn rebuild_dom(request: &SyncbackRequest) -> Result<WeakDom, ApiError> {
     let started = std::time::Instant::now();
+    if request.services.is_empty() {
+        // Every place has a Workspace: an empty list is a broken client, and syncing it
+        // would empty every mapped folder.
+        return Err(ApiError::bad_request(
+            "the payload holds no service; a place always has at least Workspace",
+        ));
+    }
     let mut seen = BTreeSet::new();
     for chunk in &request.services {
         if !VISIBLE_SERVICES.contains(&chunk.class_name.as_str()) {
