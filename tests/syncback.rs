@@ -740,13 +740,15 @@ fn files_the_project_ignores_are_never_orphans() {
         ("src/tests/only/Deep.spec.lua", "return function() end\n"),
         ("src/vendor/init.lua", "return 2\n"),
         ("src/docs/more/notes.md", "kept\n"),
+        ("src/Lib/Lib.spec.lua", "return function() end\n"),
+        ("src/Lib/init.lua", "return 3\n"),
     ];
     util::write_files(project, &files);
     let dom = util::build(project);
     for mode in [SyncbackMode::Clean, SyncbackMode::Incremental] {
         util::run(project, util::build(project), mode);
         let after = util::tree_bytes(project);
-        for (path, text) in &files[2..] {
+        for (path, text) in &files[2..files.len() - 1] {
             assert_eq!(
                 after.get(Path::new(path)).map(Vec::as_slice),
                 Some(text.as_bytes()),
@@ -754,6 +756,8 @@ fn files_the_project_ignores_are_never_orphans() {
                 after.keys().collect::<Vec<_>>()
             );
         }
+        // A script whose folder holds an ignored file stays that folder's init script.
+        assert!(!after.contains_key(Path::new("src/Lib.luau")), "{mode:?}");
         // Folders holding only ignored files are not empty: no marker is added to them.
         for marker in ["src/tests/only/.gitkeep", "src/docs/more/.gitkeep"] {
             assert!(!after.contains_key(Path::new(marker)), "{mode:?}: {marker}");
@@ -771,6 +775,64 @@ fn files_the_project_ignores_are_never_orphans() {
         );
         assert!(differences.is_empty(), "{}", differences.join("\n"));
     }
+}
+
+#[test]
+fn a_path_to_the_project_folder_syncs_and_keeps_the_project_file() {
+    // `$path: "."`: the project's own folder is ReplicatedStorage.
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path();
+    let project_text = "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \".\" } } }\n";
+    util::write_files(
+        project,
+        &[
+            ("default.project.json5", project_text),
+            ("Top.luau", "return 1\n"),
+        ],
+    );
+    let mut place = util::build(project);
+    let top = place
+        .descendants()
+        .find(|i| i.name == "Top")
+        .unwrap()
+        .referent();
+    place.get_by_ref_mut(top).unwrap().properties.insert(
+        "Source".into(),
+        rbx_dom_weak::types::Variant::String("return 2\n".into()),
+    );
+    util::run(project, place, SyncbackMode::Clean);
+    let after = util::tree_bytes(project);
+    assert_eq!(after[Path::new("Top.luau")], b"return 2\n");
+    assert_eq!(
+        after[Path::new("default.project.json5")],
+        project_text.as_bytes()
+    );
+
+    // `$path: "../"` from a project in a subfolder: that subfolder is a child, and the
+    // project file in it stays (it is the project, not an orphan).
+    let temp = tempfile::tempdir().unwrap();
+    let outer = temp.path();
+    let project_text = "{ name: \"s\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"../\" } } }\n";
+    util::write_files(
+        outer,
+        &[
+            ("sub/default.project.json5", project_text),
+            ("M.luau", "return 1\n"),
+        ],
+    );
+    let project = outer.join("sub");
+    util::run(&project, util::build(&project), SyncbackMode::Clean);
+    let after = util::tree_bytes(outer);
+    assert_eq!(
+        after[Path::new("sub/default.project.json5")],
+        project_text.as_bytes()
+    );
+    assert!(
+        !after.contains_key(Path::new("sub/.gitkeep")),
+        "{:?}",
+        after.keys()
+    );
+    assert_eq!(after[Path::new("M.luau")], b"return 1\n");
 }
 
 #[test]

@@ -187,6 +187,11 @@ impl Context {
         })
     }
 
+    /// Whether any `globIgnorePaths` rule is active.
+    pub fn has_ignore_rules(&self) -> bool {
+        !self.ignore_rules.is_empty()
+    }
+
     /// Whether `path` is a project file being read: found in a folder of its own tree
     /// (`$path: "."`), it is that project, not a part of it.
     pub fn is_being_read(&self, path: &Path) -> bool {

@@ -281,6 +281,16 @@ pub fn plan(
                     .is_some_and(|dir| holders.contains(paths::key(dir)))
         });
     }
+    // Nor does the folder holding the project file (mapped through `$path: "../"`).
+    let project_folder = std::fs::canonicalize(&folder).ok();
+    files.retain(|file| {
+        file.path.file_name() != Some(std::ffi::OsStr::new(formats::dir::GITKEEP))
+            || file
+                .path
+                .parent()
+                .and_then(|dir| std::fs::canonicalize(dir).ok())
+                .is_none_or(|dir| Some(dir) != project_folder)
+    });
     let mut removals = Vec::new();
     let mut protected = layout.protected.clone();
     protected.insert(project.file_path.clone());
@@ -321,6 +331,14 @@ pub fn plan(
             removals.push(replaced.clone());
         }
     }
+    // Whatever path leads to them (`$path: "../"` names the project's folder as
+    // `sub/../sub`), the project file and the folders holding it are never removed.
+    let project_file =
+        std::fs::canonicalize(&project.file_path).unwrap_or_else(|_| project.file_path.clone());
+    removals.retain(|removal| {
+        let canonical = std::fs::canonicalize(removal).unwrap_or_else(|_| removal.clone());
+        !project_file.starts_with(&canonical)
+    });
     paths::sort_dedup(&mut removals);
     log::debug!(
         "syncback: orphan scan in {:.2?} ({})",

@@ -60,10 +60,13 @@ impl Planner<'_> {
             self.ctx.rule_for(target, &name).map(|(rule, _)| rule)
         };
         if is_dir || (!target.exists() && rule.is_none()) {
+            // A nested project is left as it is; the project being synced, found in its
+            // own folder (`$path: "."`), is not nested.
             if is_dir
-                && formats::INIT_FILES
-                    .iter()
-                    .any(|(init, rule)| *rule == FileRule::Project && target.join(init).is_file())
+                && formats::INIT_FILES.iter().any(|(init, rule)| {
+                    let init = target.join(init);
+                    *rule == FileRule::Project && init.is_file() && !self.ctx.is_being_read(&init)
+                })
             {
                 return Some(Form::Kept);
             }
@@ -266,6 +269,28 @@ impl Planner<'_> {
         }
     }
 
+    /// Whether `folder` exists and holds a file the project tells syncback to leave alone
+    /// (`globIgnorePaths`, `syncbackRules.ignorePaths`).
+    fn holds_ignored_files(&self, folder: &Path) -> bool {
+        if !self.ctx.has_ignore_rules() && !self.rules.has_user_ignore_paths() {
+            return false;
+        }
+        if !folder.is_dir() {
+            return false;
+        }
+        let project_folder = self.project.folder();
+        walkdir::WalkDir::new(folder)
+            .min_depth(1)
+            .into_iter()
+            .flatten()
+            .any(|entry| {
+                self.ctx.is_ignored(entry.path())
+                    || self
+                        .rules
+                        .ignores_path(&relative_to(entry.path(), project_folder))
+            })
+    }
+
     /// What [`OldTree::unchanged`] compares with in this layout.
     pub(super) fn sameness(&self) -> Sameness<'_> {
         Sameness {
@@ -341,7 +366,12 @@ impl Planner<'_> {
 
         let needs_name = naming::needs_slug(&instance.name);
         let base = naming::slug(&instance.name);
-        let kind = self.kind_for(instance, has_children);
+        let mut kind = self.kind_for(instance, has_children);
+        if !matches!(kind, Kind::Dir(_)) && self.holds_ignored_files(&dir.join(&base)) {
+            // That folder stays (syncback never removes ignored files), so the instance
+            // is written into it as its init file: beside it, the build would read both.
+            kind = self.kind_for(instance, true);
+        }
         let (form, entry) = match kind {
             Kind::Dir(init) => {
                 let (_, entry) = ns.claim(&base, &[""]);
