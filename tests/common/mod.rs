@@ -58,18 +58,9 @@ impl Unwritable {
     pub fn new(dir: &Path) -> Option<Unwritable> {
         use std::os::unix::fs::PermissionsExt;
         if dir.is_file() {
-            let status = std::process::Command::new("chattr")
-                .arg("+i")
-                .arg(dir)
-                .stderr(std::process::Stdio::null())
-                .status()
-                .ok()?;
-            let guard = Unwritable {
-                dir: dir.to_path_buf(),
-                immutable: true,
-            };
+            let guard = Self::immutable(dir)?;
             let blocked = std::fs::OpenOptions::new().append(true).open(dir).is_err();
-            return (status.success() && blocked).then_some(guard);
+            return blocked.then_some(guard);
         }
         let probe = dir.join(".probe");
         let blocked = |probe: &Path| {
@@ -85,17 +76,22 @@ impl Unwritable {
             });
         }
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).ok()?;
+        let guard = Self::immutable(dir)?;
+        blocked(&probe).then_some(guard)
+    }
+
+    /// `chattr +i` (root ignores permissions), undone when the guard drops.
+    fn immutable(path: &Path) -> Option<Unwritable> {
         let status = std::process::Command::new("chattr")
             .arg("+i")
-            .arg(dir)
+            .arg(path)
             .stderr(std::process::Stdio::null())
             .status()
             .ok()?;
-        let guard = Unwritable {
-            dir: dir.to_path_buf(),
+        status.success().then(|| Unwritable {
+            dir: path.to_path_buf(),
             immutable: true,
-        };
-        (status.success() && blocked(&probe)).then_some(guard)
+        })
     }
 }
 
