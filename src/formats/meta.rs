@@ -203,6 +203,31 @@ fn allow_class_name_ignored(path: &Path) -> bool {
     !name.starts_with("init.meta.")
 }
 
+/// The 1-based line where `key` is written as an object key (`Size:`, `"Size":`), when
+/// the text has exactly one such place (the parsed values no longer know their lines).
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    let mut found = None;
+    for (index, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(at) = rest.find(key) {
+            let before = rest[..at].trim_end_matches(['"', '\'']);
+            let after = rest[at + key.len()..].trim_start_matches(['"', '\'']);
+            let starts_key = before
+                .chars()
+                .last()
+                .is_none_or(|c| c.is_whitespace() || c == '{' || c == ',');
+            if starts_key && after.trim_start().starts_with(':') {
+                if found.is_some() {
+                    return None;
+                }
+                found = Some(index + 1);
+            }
+            rest = &rest[at + key.len()..];
+        }
+    }
+    found
+}
+
 /// Decodes `properties` against the snapshot's class and `attributes` without one; a
 /// non-empty `attributes` replaces any `Attributes` the properties set.
 pub fn apply_properties(
@@ -212,8 +237,15 @@ pub fn apply_properties(
     attributes: &BTreeMap<String, Value>,
 ) -> Result<(), SnapshotError> {
     for (name, value) in props {
-        let variant = properties::decode_property(&snapshot.class_name, name, value)
-            .map_err(|e| SnapshotError::new(path, e))?;
+        let variant =
+            properties::decode_property(&snapshot.class_name, name, value).map_err(|e| {
+                let at = std::fs::read_to_string(path)
+                    .ok()
+                    .and_then(|text| line_of_key(&text, name))
+                    .map(|line| format!("line {line}: "))
+                    .unwrap_or_default();
+                SnapshotError::new(path, format!("{at}{e}"))
+            })?;
         snapshot.properties.insert(name.as_str().into(), variant);
     }
     if !attributes.is_empty() {
@@ -291,6 +323,18 @@ pub const INIT_META: &str = "init.meta.json5";
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_key_is_found_on_its_line_only_when_it_is_the_only_one() {
+        let text = "{\n  className: \"Part\",\n  properties: {\n    Size: [1, 2],\n    \"Color\": 3\n  }\n}\n";
+        assert_eq!(super::line_of_key(text, "Size"), Some(4));
+        assert_eq!(super::line_of_key(text, "Color"), Some(5));
+        assert_eq!(super::line_of_key(text, "Missing"), None);
+        let twice = "{ properties: { Size: 1 }, children: [{ properties: { Size: 2 } }] }";
+        assert_eq!(super::line_of_key(twice, "Size"), None);
+        // A value that merely contains the name is not a key.
+        assert_eq!(super::line_of_key("{ Name: \"Size\" }", "Size"), None);
+    }
+
     use super::*;
 
     #[test]
