@@ -136,12 +136,6 @@ impl ServeCommand {
         // when this one did and it is still there (a failed write that was restored has
         // used it up; one that failed before writing made none).
         let undo_command = || Some(format!("atlas syncback --undo {}", self.project.display()));
-        let backup_left = |folder: &std::path::Path| {
-            folder
-                .join(syncback::BACKUP_DIR)
-                .join("manifest.json")
-                .is_file()
-        };
         match result {
             Ok((report, folder)) => {
                 let undo = report.backup.as_ref().and_then(|_| undo_command());
@@ -160,7 +154,7 @@ impl ServeCommand {
             Err((error, backup_made)) => {
                 log::error!("live syncback failed: {error}");
                 let undo = backup_made
-                    .filter(|folder| backup_left(folder))
+                    .filter(|folder| syncback::backup_exists(folder))
                     .and_then(|_| undo_command());
                 let outcome = LastSyncback {
                     ok: false,

@@ -30,7 +30,7 @@ use crate::properties;
 
 pub use naming::{needs_slug, slug};
 pub use progress::Progress;
-pub use writer::BACKUP_DIR;
+pub use writer::{backup_exists, BACKUP_DIR};
 
 /// The services syncback keeps under a DataModel (fs-format.md §4.3).
 pub const VISIBLE_SERVICES: [&str; 14] = [

@@ -328,8 +328,11 @@ pub struct Restored {
     pub restored: Vec<PathBuf>,
 }
 
-/// Restores the project from the last backup (after a failed write, or `--undo`), then
-/// deletes the backup.
+/// Whether `folder` holds a syncback backup that `--undo` can restore.
+pub fn backup_exists(folder: &Path) -> bool {
+    folder.join(BACKUP_DIR).join(MANIFEST).is_file()
+}
+
 /// Whether two paths are files with the same bytes.
 fn same_file_contents(a: &Path, b: &Path) -> bool {
     let (Ok(meta_a), Ok(meta_b)) = (std::fs::metadata(a), std::fs::metadata(b)) else {
@@ -341,6 +344,8 @@ fn same_file_contents(a: &Path, b: &Path) -> bool {
         && matches!((std::fs::read(a), std::fs::read(b)), (Ok(x), Ok(y)) if x == y)
 }
 
+/// Restores the project from the last backup (after a failed write, or `--undo`), then
+/// deletes the backup.
 pub fn restore(folder: &Path) -> Result<Restored, SyncbackError> {
     let backup_dir = folder.join(BACKUP_DIR);
     let manifest_path = backup_dir.join(MANIFEST);
