@@ -40,6 +40,12 @@ pub fn meta_base(file_name: &str) -> &str {
     stem
 }
 
+/// The names a meta file for `base` may have, in the order the build looks for them
+/// (`Foo.meta.json5`, then `Foo.meta.json`; `init` for a folder's own).
+pub fn file_names(base: &str) -> [String; 2] {
+    [format!("{base}.meta.json5"), format!("{base}.meta.json")]
+}
+
 /// Finds the meta file for `base` in `dir` (`.meta.json5` first, then `.meta.json`).
 fn find_meta(
     vfs: &Vfs,
@@ -47,8 +53,7 @@ fn find_meta(
     base: &str,
     siblings: Option<&HashSet<String>>,
 ) -> Result<Option<PathBuf>, SnapshotError> {
-    for extension in [".meta.json5", ".meta.json"] {
-        let name = format!("{base}{extension}");
+    for name in file_names(base) {
         let exists = match siblings {
             Some(siblings) => siblings.contains(&name),
             None => {

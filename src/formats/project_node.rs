@@ -63,15 +63,14 @@ fn watch_meta_candidates(target: &Path, snapshot: &mut InstanceSnapshot) {
         snapshot.metadata.kind,
         Some(kind) if !matches!(kind, FileKind::Directory | FileKind::InitDirectory | FileKind::Project)
     );
-    let (Some(folder), Some(name)) = (target.parent(), target.file_name().and_then(|n| n.to_str()))
-    else {
+    let (true, Some(folder), Some(name)) = (
+        is_file,
+        target.parent(),
+        target.file_name().and_then(|n| n.to_str()),
+    ) else {
         return;
     };
-    if !is_file {
-        return;
-    }
-    let base = meta::meta_base(name);
-    for candidate in [format!("{base}.meta.json5"), format!("{base}.meta.json")] {
+    for candidate in meta::file_names(meta::meta_base(name)) {
         let path = folder.join(candidate);
         if !snapshot.metadata.relevant_paths.contains(&path) {
             snapshot.metadata.relevant_paths.push(path);

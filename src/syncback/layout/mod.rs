@@ -700,19 +700,18 @@ fn same_segments(new: &[&str], old: &[String]) -> bool {
 /// The meta file a project node's `$path` target has on disk: `init.meta.json5` (or
 /// `.json`) of a folder, the adjacent meta file of a script, text or CSV file.
 fn existing_meta(dir: Option<&PathBuf>, file: Option<&Form>) -> Option<PathBuf> {
-    let candidates = match (dir, file) {
-        (Some(dir), _) => vec![dir.join(meta::INIT_META), dir.join("init.meta.json")],
-        (None, Some(Form::Script { path, .. } | Form::Text { path } | Form::Csv { path })) => {
-            let name = file_name(path);
-            let base = meta::meta_base(&name);
-            vec![
-                path.with_file_name(meta::adjacent_file_name(base)),
-                path.with_file_name(format!("{base}.meta.json")),
-            ]
-        }
-        _ => Vec::new(),
+    let (folder, base) = match (dir, file) {
+        (Some(dir), _) => (dir.clone(), "init".to_string()),
+        (None, Some(Form::Script { path, .. } | Form::Text { path } | Form::Csv { path })) => (
+            path.parent()?.to_path_buf(),
+            meta::meta_base(&file_name(path)).to_string(),
+        ),
+        _ => return None,
     };
-    candidates.into_iter().find(|path| path.is_file())
+    meta::file_names(&base)
+        .into_iter()
+        .map(|name| folder.join(name))
+        .find(|path| path.is_file())
 }
 
 fn display_key_path(key_path: &[String]) -> String {
