@@ -263,15 +263,21 @@ pub fn plan(
     paths::sort_dedup(&mut roots);
     // Files the build skips make no instance, so no instance claims them; they are still
     // the user's (tests kept out of the place, vendored files) and must never be orphans.
+    // Nor is the project file, whatever path reaches it (`$path: "../"` names it
+    // `sub/../sub/default.project.json5`).
     let build_context = formats::Context::default()
         .for_project(project)
         .map_err(|err| SyncbackError::Project(err.to_string()))?;
-    let ignores = |path: &Path| {
-        build_context.is_ignored(path) || rules.ignores_path(paths::relative(path, &folder))
+    let project_file =
+        std::fs::canonicalize(&project.file_path).unwrap_or_else(|_| project.file_path.clone());
+    let leaves_alone = |path: &Path| {
+        rules.leaves_alone(&build_context, &folder, path)
+            || (path.file_name() == project_file.file_name()
+                && std::fs::canonicalize(path).is_ok_and(|path| path == project_file))
     };
-    let existing = orphans::scan(&roots, &ignores);
+    let existing = orphans::scan(&roots, &leaves_alone);
     if !existing.ignored.is_empty() {
-        // A folder holding ignored files is not empty in git: it needs no marker.
+        // A folder holding such a file is not empty in git: it needs no marker.
         let holders = existing.ignored_holders();
         files.retain(|file| {
             file.path.file_name() != Some(std::ffi::OsStr::new(formats::dir::GITKEEP))
@@ -281,16 +287,6 @@ pub fn plan(
                     .is_some_and(|dir| holders.contains(paths::key(dir)))
         });
     }
-    // Nor does the folder holding the project file (mapped through `$path: "../"`).
-    let project_folder = std::fs::canonicalize(&folder).ok();
-    files.retain(|file| {
-        file.path.file_name() != Some(std::ffi::OsStr::new(formats::dir::GITKEEP))
-            || file
-                .path
-                .parent()
-                .and_then(|dir| std::fs::canonicalize(dir).ok())
-                .is_none_or(|dir| Some(dir) != project_folder)
-    });
     let mut removals = Vec::new();
     let mut protected = layout.protected.clone();
     protected.insert(project.file_path.clone());
@@ -331,14 +327,6 @@ pub fn plan(
             removals.push(replaced.clone());
         }
     }
-    // Whatever path leads to them (`$path: "../"` names the project's folder as
-    // `sub/../sub`), the project file and the folders holding it are never removed.
-    let project_file =
-        std::fs::canonicalize(&project.file_path).unwrap_or_else(|_| project.file_path.clone());
-    removals.retain(|removal| {
-        let canonical = std::fs::canonicalize(removal).unwrap_or_else(|_| removal.clone());
-        !project_file.starts_with(&canonical)
-    });
     paths::sort_dedup(&mut removals);
     log::debug!(
         "syncback: orphan scan in {:.2?} ({})",

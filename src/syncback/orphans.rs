@@ -11,9 +11,9 @@ use super::paths::key;
 pub struct Existing {
     pub files: HashSet<Vec<u8>>,
     pub dirs: HashSet<Vec<u8>>,
-    /// Entries the project tells Atlas to leave alone (`globIgnorePaths`, which the build
-    /// skips, and `syncbackRules.ignorePaths`): never orphans, and neither are the folders
-    /// holding them.
+    /// Entries syncback leaves alone (`globIgnorePaths`, which the build skips,
+    /// `syncbackRules.ignorePaths`, the project file): never orphans, and neither are the
+    /// folders holding them.
     pub ignored: HashSet<Vec<u8>>,
 }
 

@@ -118,6 +118,18 @@ impl CompiledRules {
         self.ignore_paths.is_match(relative)
     }
 
+    /// Whether syncback leaves `path` alone: the build skips it (`globIgnorePaths`, in
+    /// `build`, the project's build context) or `ignorePaths` protects it.
+    pub fn leaves_alone(
+        &self,
+        build: &crate::formats::Context,
+        project_folder: &Path,
+        path: &Path,
+    ) -> bool {
+        build.is_ignored(path)
+            || self.ignores_path(path.strip_prefix(project_folder).unwrap_or(path))
+    }
+
     /// Whether the project has its own `ignorePaths` (beyond `.git`).
     pub fn has_user_ignore_paths(&self) -> bool {
         self.user_ignore_paths

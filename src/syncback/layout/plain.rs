@@ -284,10 +284,8 @@ impl Planner<'_> {
             .into_iter()
             .flatten()
             .any(|entry| {
-                self.ctx.is_ignored(entry.path())
-                    || self
-                        .rules
-                        .ignores_path(&relative_to(entry.path(), project_folder))
+                self.rules
+                    .leaves_alone(&self.ctx, project_folder, entry.path())
             })
     }
 
