@@ -120,40 +120,35 @@ fn carried(form: &Form, class: &str, instance: &Instance) -> Vec<&'static str> {
 /// Whether two meta files say the same (values compared decoded, so `0.5` and `0.50` or
 /// key order make no difference).
 fn same_meta(class: &str, old: &meta::MetaFile, meta: &meta::MetaFile) -> bool {
-    let same_properties = |a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>| {
-        a.len() == b.len()
-            && a.iter().all(|(name, value)| {
-                b.get(name).is_some_and(|other| {
-                    matches!(
-                        (
-                            properties::decode_property(class, name, value),
-                            properties::decode_property(class, name, other),
-                        ),
-                        (Ok(x), Ok(y)) if filter::identical(&x, &y)
-                    )
-                })
-            })
-    };
-    let same_attributes = |a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>| {
-        a.len() == b.len()
-            && a.iter().all(|(name, value)| {
-                b.get(name).is_some_and(|other| {
-                    matches!(
-                        (
-                            properties::decode_attribute(name, value),
-                            properties::decode_attribute(name, other),
-                        ),
-                        (Ok(x), Ok(y)) if filter::identical(&x, &y)
-                    )
-                })
-            })
-    };
     old.class_name == meta.class_name
         && old.name == meta.name
         && old.id == meta.id
         && old.ignore_unknown_instances == meta.ignore_unknown_instances
-        && same_properties(&old.properties, &meta.properties)
-        && same_attributes(&old.attributes, &meta.attributes)
+        && same_values(&old.properties, &meta.properties, |name, value| {
+            properties::decode_property(class, name, value)
+        })
+        && same_values(
+            &old.attributes,
+            &meta.attributes,
+            properties::decode_attribute,
+        )
+}
+
+/// Whether two maps of encoded values hold the same keys with values that decode equal.
+fn same_values<E>(
+    a: &BTreeMap<String, Value>,
+    b: &BTreeMap<String, Value>,
+    decode: impl Fn(&str, &Value) -> Result<Variant, E>,
+) -> bool {
+    a.len() == b.len()
+        && a.iter().all(|(name, value)| {
+            b.get(name).is_some_and(|other| {
+                matches!(
+                    (decode(name, value), decode(name, other)),
+                    (Ok(x), Ok(y)) if filter::identical(&x, &y)
+                )
+            })
+        })
 }
 
 fn adjacent_meta_path(path: &Path) -> PathBuf {
@@ -401,9 +396,10 @@ impl Emitter<'_> {
                     let attributes = self.attributes(referent, instance, out);
                     let class_name = class_in_meta.then(|| class.to_string());
                     let mut meta = self.meta(instance, props, attributes, false, class_name);
-                    let old = std::fs::read_to_string(meta_path)
-                        .ok()
-                        .and_then(|text| meta::parse(&text, meta_path).ok());
+                    let old_text = std::fs::read_to_string(meta_path).ok();
+                    let old = old_text
+                        .as_deref()
+                        .and_then(|text| meta::parse(text, meta_path).ok());
                     if let Some(old) = &old {
                         // What the place cannot say stays as the user wrote it.
                         meta.schema = old.schema.clone();
@@ -413,9 +409,7 @@ impl Emitter<'_> {
                     if let Some(file) = meta.write(meta_path.clone()) {
                         // As in the project file: a hand-written meta file that says the
                         // same keeps its text.
-                        let kept = old
-                            .filter(|old| same_meta(class, old, &meta))
-                            .and_then(|_| std::fs::read(meta_path).ok());
+                        let kept = old.filter(|old| same_meta(class, old, &meta)).and(old_text);
                         out.files.push(match kept {
                             Some(bytes) => FileWrite::new(meta_path.clone(), bytes),
                             None => file,
