@@ -27,23 +27,29 @@ use crate::json_value::Value;
 use crate::project::Project;
 use crate::properties;
 
-/// The properties of `class` (its superclasses' included) that a place file stores,
-/// with their types; `Name` and `Parent` are the tree itself, not properties to send.
-fn own_properties(class: &str) -> Vec<(&'static str, &'static rbx_reflection::DataType<'static>)> {
+/// Whether a place file stores this property; `Name` and `Parent` are the tree itself,
+/// not properties to send.
+fn is_stored(name: &str, property: &rbx_reflection::PropertyDescriptor) -> bool {
     use rbx_reflection::{PropertyKind, PropertySerialization};
+    let serializes = matches!(
+        &property.kind,
+        PropertyKind::Canonical {
+            serialization: PropertySerialization::Serializes
+                | PropertySerialization::SerializesAs(_)
+        }
+    );
+    serializes && name != "Name" && name != "Parent"
+}
+
+/// The properties of `class` (its superclasses' included) that a place file stores,
+/// with their types.
+fn own_properties(class: &str) -> Vec<(&'static str, &'static rbx_reflection::DataType<'static>)> {
     let database = rbx_reflection_database::get_bundled();
     let mut out = Vec::new();
     let mut current = database.classes.get(class);
     while let Some(descriptor) = current {
         for (name, property) in &descriptor.properties {
-            let serializes = matches!(
-                &property.kind,
-                PropertyKind::Canonical {
-                    serialization: PropertySerialization::Serializes
-                        | PropertySerialization::SerializesAs(_)
-                }
-            );
-            if serializes && *name != "Name" && *name != "Parent" {
+            if is_stored(name, property) {
                 out.push((*name, &property.data_type));
             }
         }
@@ -52,10 +58,20 @@ fn own_properties(class: &str) -> Vec<(&'static str, &'static rbx_reflection::Da
     out
 }
 
+/// The type of one property of `class` that a place file stores, if it is one.
+fn stored_property_type(
+    class: &str,
+    name: &str,
+) -> Option<&'static rbx_reflection::DataType<'static>> {
+    crate::syncback::filter::find_property(class, name)
+        .filter(|property| is_stored(name, property))
+        .map(|property| &property.data_type)
+}
+
 /// Builds the schema from the reflection database.
 pub fn schema() -> SyncbackSchema {
     let database = rbx_reflection_database::get_bundled();
-    let own_properties = |class: &str| {
+    let property_types = |class: &str| {
         own_properties(class)
             .into_iter()
             .map(|(name, data_type)| (name, data_type.ty()))
@@ -63,7 +79,7 @@ pub fn schema() -> SyncbackSchema {
     };
     let mut service_properties = BTreeMap::new();
     for service in VISIBLE_SERVICES {
-        let props = own_properties(service)
+        let props = property_types(service)
             .into_iter()
             .filter(|(_, ty)| *ty != rbx_dom_weak::types::VariantType::Ref)
             .map(|(name, ty)| (name.to_string(), format!("{ty:?}")))
@@ -72,7 +88,7 @@ pub fn schema() -> SyncbackSchema {
     }
     let mut ref_properties = BTreeMap::new();
     for class in database.classes.keys() {
-        let refs: BTreeSet<String> = own_properties(class)
+        let refs: BTreeSet<String> = property_types(class)
             .into_iter()
             .filter(|(_, ty)| *ty == rbx_dom_weak::types::VariantType::Ref)
             .map(|(name, _)| name.to_string())
@@ -256,15 +272,12 @@ pub fn rebuild_dom(request: &SyncbackRequest) -> Result<WeakDom, ApiError> {
             .get_by_ref(source)
             .map(|i| i.class.to_string())
             .unwrap_or_default();
-        let is_ref_property = own_properties(&source_class)
-            .iter()
-            .any(|(name, data_type)| {
-                *name == cross.property
-                    && matches!(
-                        data_type,
-                        rbx_reflection::DataType::Value(rbx_dom_weak::types::VariantType::Ref)
-                    )
-            });
+        let is_ref_property = matches!(
+            stored_property_type(&source_class, &cross.property),
+            Some(rbx_reflection::DataType::Value(
+                rbx_dom_weak::types::VariantType::Ref
+            ))
+        );
         if !is_ref_property {
             return Err(ApiError::bad_request(format!(
                 "refs[{index}]: {} is not a reference property of {source_class}",
@@ -319,7 +332,6 @@ fn service_properties(chunk: &ServiceChunk) -> Result<UstrMap<Variant>, ApiError
         None => {}
         Some(Value::Array(items)) if items.is_empty() => {}
         Some(Value::Object(props)) => {
-            let known = own_properties(&chunk.class_name);
             for (name, value) in props {
                 let bad = |message: String| {
                     ApiError::bad_request(format!(
@@ -327,7 +339,7 @@ fn service_properties(chunk: &ServiceChunk) -> Result<UstrMap<Variant>, ApiError
                         chunk.class_name
                     ))
                 };
-                let Some((_, data_type)) = known.iter().find(|(known, _)| *known == name) else {
+                let Some(data_type) = stored_property_type(&chunk.class_name, name) else {
                     return Err(bad(format!(
                         "not a property {} stores (GET /api/syncback/schema lists them)",
                         chunk.class_name

@@ -6,7 +6,7 @@
 //! (`writer`). See docs/syncback.md for what gets written.
 
 mod emit;
-mod filter;
+pub(crate) mod filter;
 mod layout;
 mod naming;
 mod old_tree;
