@@ -42,21 +42,7 @@ fn round_trip(input: &Path) -> Vec<String> {
     }
     let dom = util::read_input(input);
     util::run(temp.path(), dom, SyncbackMode::Clean);
-    let mut built = util::build(temp.path());
-    let mut expected = util::read_input(input);
-    if kind.is_place() {
-        expected = util::expected_place(expected, true);
-        util::drop_missing_services(&expected, &mut built);
-    } else {
-        util::scrub(&mut expected);
-    }
-    let root = expected.root_ref();
-    expected.get_by_ref_mut(root).unwrap().name = built.root().name.clone();
-    let options = CompareOptions {
-        unordered_children: true,
-        missing_is_default: true,
-    };
-    compare(&expected, root, &built, built.root_ref(), options)
+    round_trip_differences(util::read_input(input), temp.path())
 }
 
 #[test]
@@ -479,13 +465,10 @@ fn a_file_that_cannot_be_replaced_does_not_fail_the_restore() {
         ],
     );
     let mut place = util::build(project);
-    let module = place
-        .descendants()
-        .find(|i| i.name == "A")
-        .unwrap()
-        .referent();
-    place.get_by_ref_mut(module).unwrap().properties.insert(
-        "Source".into(),
+    util::set_property(
+        &mut place,
+        "A",
+        "Source",
         rbx_dom_weak::types::Variant::String("return 'new'\n".into()),
     );
     let before = util::tree_bytes(project);
@@ -791,13 +774,10 @@ fn a_path_to_the_project_folder_syncs_and_keeps_the_project_file() {
         ],
     );
     let mut place = util::build(project);
-    let top = place
-        .descendants()
-        .find(|i| i.name == "Top")
-        .unwrap()
-        .referent();
-    place.get_by_ref_mut(top).unwrap().properties.insert(
-        "Source".into(),
+    util::set_property(
+        &mut place,
+        "Top",
+        "Source",
         rbx_dom_weak::types::Variant::String("return 2\n".into()),
     );
     util::run(project, place, SyncbackMode::Clean);
@@ -867,13 +847,10 @@ fn project_nodes_keep_their_init_and_meta_files() {
 
     // Incremental mode: an init-script folder whose child changed keeps its `init.lua`.
     let mut edited = util::build(project);
-    let sub = edited
-        .descendants()
-        .find(|i| i.name == "Child")
-        .map(|i| i.referent())
-        .unwrap();
-    edited.get_by_ref_mut(sub).unwrap().properties.insert(
-        "Source".into(),
+    util::set_property(
+        &mut edited,
+        "Child",
+        "Source",
         rbx_dom_weak::types::Variant::String("return 4\n".into()),
     );
     util::run(project, edited, SyncbackMode::Incremental);
@@ -919,16 +896,12 @@ fn project_nodes_keep_their_init_and_meta_files() {
     // A value that went back to its default leaves the meta file empty: it is removed, so
     // the build no longer applies the old value.
     let mut edited = util::build(project);
-    let boot = edited
-        .descendants()
-        .find(|i| i.name == "Boot")
-        .map(|i| i.referent())
-        .unwrap();
-    edited
-        .get_by_ref_mut(boot)
-        .unwrap()
-        .properties
-        .insert("Disabled".into(), rbx_dom_weak::types::Variant::Bool(false));
+    util::set_property(
+        &mut edited,
+        "Boot",
+        "Disabled",
+        rbx_dom_weak::types::Variant::Bool(false),
+    );
     util::run(project, edited, SyncbackMode::Clean);
     let after = util::tree_bytes(project);
     assert!(

@@ -260,3 +260,16 @@ pub fn write_standard_project(dir: &Path) {
     )
     .unwrap();
 }
+
+/// Sets a property of the first instance named `name` in `dom`, as an edit in Studio would.
+pub fn set_property(dom: &mut WeakDom, name: &str, property: &str, value: Variant) {
+    let referent = dom
+        .descendants()
+        .find(|i| i.name == name)
+        .unwrap_or_else(|| panic!("no instance named {name}"))
+        .referent();
+    dom.get_by_ref_mut(referent)
+        .unwrap()
+        .properties
+        .insert(property.into(), value);
+}
