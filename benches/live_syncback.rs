@@ -9,7 +9,8 @@
 //! Run with `cargo bench --bench live_syncback`. Targets (issue #5): live total <= 1.2x the
 //! CLI time and <= 2.5 s, peak memory <= 300 MB. `ATLAS_BENCH_DIR` picks where projects are
 //! written (default: the system temp folder); `ATLAS_BENCH_SERVE_LOG=<file>` keeps the
-//! verbose log of the last server run.
+//! verbose log of the last server run, and each CLI run's in `<file>.cli<N>`, to compare
+//! their phases.
 
 mod common;
 
@@ -215,7 +216,16 @@ fn main() {
     for run in 0..RUNS {
         let project = temp.path().join(format!("cli{run}"));
         write_project(&project);
-        let measured = common::measure(&mut common::syncback_command(&project, &place));
+        let mut command = common::syncback_command(&project, &place);
+        // With ATLAS_BENCH_SERVE_LOG, the CLI's phase timings go beside the server's.
+        if let Some(path) = std::env::var_os("ATLAS_BENCH_SERVE_LOG") {
+            let mut path = std::path::PathBuf::from(path).into_os_string();
+            path.push(format!(".cli{run}"));
+            command
+                .arg("-v")
+                .stderr(std::fs::File::create(path).unwrap());
+        }
+        let measured = common::measure(&mut command);
         cli_times.push(measured.wall);
         cli_peak = cli_peak.max(measured.peak_rss_mb);
 
