@@ -32,6 +32,14 @@ pub fn snapshot(vfs: &Vfs, path: &Path, name: &str) -> Result<InstanceSnapshot, 
         .read_to_string(path)
         .map_err(|e| SnapshotError::io(path, e))?;
     let entries = parse_csv(&text).map_err(|e| SnapshotError::new(path, e))?;
+    if let Some(line) = unterminated_quote_line(&text) {
+        // Read as Rojo does (the field runs to the end of the file), but say so: the rows
+        // after it are swallowed into one cell.
+        log::warn!(
+            "{}: the quoted cell opened on line {line} is never closed, so it runs to the end of the file",
+            path.display()
+        );
+    }
     let contents = serde_json::to_string(&entries).map_err(|e| SnapshotError::new(path, e))?;
     let mut snapshot = InstanceSnapshot::new("LocalizationTable", name)
         .with_property("Contents", Variant::String(contents));
@@ -79,6 +87,34 @@ pub fn parse_csv(text: &str) -> Result<Vec<LocalizationEntry>, String> {
         }
     }
     Ok(entries)
+}
+
+/// The line on which a quoted cell opens that the text never closes. A quote opens a
+/// quoted cell only at the start of a cell, and `""` inside one is an escaped quote, as the
+/// `csv` crate reads them.
+fn unterminated_quote_line(text: &str) -> Option<usize> {
+    let mut line = 1;
+    let mut opened_on = None;
+    let mut at_cell_start = true;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if opened_on.is_some() {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                } else {
+                    opened_on = None;
+                }
+            }
+        } else if c == '"' && at_cell_start {
+            opened_on = Some(line);
+        }
+        at_cell_start = opened_on.is_none() && matches!(c, ',' | '\n' | '\r');
+        if c == '\n' {
+            line += 1;
+        }
+    }
+    opened_on
 }
 
 /// Turns a LocalizationTable's `Contents` into CSV text, but only when reading that CSV
@@ -130,6 +166,21 @@ mod tests {
             serde_json::to_string(&entries).unwrap(),
             r#"[{"key":"Ack","example":"An exclamation of despair","source":"Ack!","values":{"es":"¡Ay!"}}]"#
         );
+    }
+
+    #[test]
+    fn finds_a_quoted_cell_that_is_never_closed() {
+        assert_eq!(unterminated_quote_line("Key,Source\na,\"b\nc,d\n"), Some(2));
+        assert_eq!(
+            unterminated_quote_line("Key,Source\na,\"b \"\"x\"\"\"\n\"c\nd"),
+            Some(3)
+        );
+        // Closed quotes, escaped quotes, and quotes inside an unquoted cell are fine.
+        assert_eq!(
+            unterminated_quote_line("Key,Source\na,\"b,\n\"\"c\"\"\"\nx,y\"z\n"),
+            None
+        );
+        assert_eq!(unterminated_quote_line("Key,Source\r\na,\"b\"\r\n"), None);
     }
 
     #[test]
