@@ -48,8 +48,9 @@ pub fn string(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            // Three digits: `\1` before a digit would read as another character.
             c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\{}", c as u32);
+                let _ = write!(out, "\\{:03}", c as u32);
             }
             c => out.push(c),
         }
@@ -129,7 +130,9 @@ mod tests {
 
     #[test]
     fn strings_and_numbers_read_back_as_written() {
-        assert_eq!(string("a\"b\\c\n\u{1}"), "\"a\\\"b\\\\c\\n\\1\"");
+        assert_eq!(string("a\"b\\c\n\u{1}"), "\"a\\\"b\\\\c\\n\\001\"");
+        // A control character before a digit keeps its own code: `\0019`, not `\19`.
+        assert_eq!(string("\u{0}9\u{1}2"), "\"\\0009\\0012\"");
         assert_eq!(number(1234.0), "1234");
         assert_eq!(number(-0.5), "-0.5");
         assert_eq!(number(f64::NAN), "0/0");
