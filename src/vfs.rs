@@ -172,7 +172,29 @@ impl Vfs {
                     };
                     let mut file_type = entry.file_type()?;
                     if file_type.is_symlink() {
-                        file_type = std::fs::metadata(entry.path())?.file_type();
+                        file_type = match std::fs::metadata(entry.path()) {
+                            Ok(target) => target.file_type(),
+                            // A link to nothing (an editor's lock file, a moved target)
+                            // holds nothing to read.
+                            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                                let message = format!(
+                                    "skipping {}: it links to something that does not exist",
+                                    entry.path().display()
+                                );
+                                if name.starts_with('.') {
+                                    log::debug!("{message}");
+                                } else {
+                                    log::warn!("{message}");
+                                }
+                                continue;
+                            }
+                            Err(err) => {
+                                return Err(io::Error::new(
+                                    err.kind(),
+                                    format!("{}: {err}", entry.path().display()),
+                                ))
+                            }
+                        };
                         if file_type.is_dir() && links_to_ancestor(path, &entry.path()) {
                             continue;
                         }
@@ -258,13 +280,15 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_link_to_a_parent_folder_is_left_out() {
+    fn links_to_a_parent_folder_or_to_nothing_are_left_out() {
         let dir = tempfile::tempdir().unwrap();
         let inner = dir.path().join("src").join("a");
         std::fs::create_dir_all(&inner).unwrap();
         std::fs::create_dir_all(dir.path().join("shared")).unwrap();
         std::os::unix::fs::symlink("../..", inner.join("loop")).unwrap();
         std::os::unix::fs::symlink("../../shared", inner.join("linked")).unwrap();
+        std::os::unix::fs::symlink("nowhere", inner.join("README.md")).unwrap();
+        std::os::unix::fs::symlink("user@host.1", inner.join(".#a.luau")).unwrap();
         let vfs = Vfs::new_default();
         let names: Vec<_> = vfs
             .read_dir(&inner)
