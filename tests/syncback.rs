@@ -490,9 +490,14 @@ fn a_file_that_cannot_be_replaced_does_not_fail_the_restore() {
 fn undo_restores_every_byte() {
     let temp = tempfile::tempdir().unwrap();
     project_with_history(temp.path());
+    // A link to nothing (an editor's lock file, say) makes no instance: clean mode
+    // removes it, and the undo must put it back.
+    let link = temp.path().join("src/shared/Broken.md");
+    std::os::unix::fs::symlink("nowhere", &link).unwrap();
     let files_before = util::tree_bytes(temp.path());
     let dirs_before = util::tree_dirs(temp.path());
     let report = util::run(temp.path(), util::sample_place(), SyncbackMode::Clean);
+    assert!(std::fs::symlink_metadata(&link).is_err(), "the link stayed");
     assert!(
         report.removed.iter().any(|p| p.ends_with("Stale.luau")),
         "{:?}",
@@ -507,6 +512,7 @@ fn undo_restores_every_byte() {
     atlas::syncback::undo(temp.path()).unwrap();
     assert_eq!(util::tree_bytes(temp.path()), files_before);
     assert_eq!(util::tree_dirs(temp.path()), dirs_before);
+    assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("nowhere"));
     assert!(
         atlas::syncback::undo(temp.path()).is_err(),
         "a second undo has nothing to restore"

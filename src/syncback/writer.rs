@@ -369,7 +369,8 @@ pub fn restore(folder: &Path) -> Result<Restored, SyncbackError> {
     for saved in manifest.overwritten.iter().chain(manifest.removed.iter()) {
         let from = backup_dir.join(&saved.backup);
         let to = folder.join(&saved.path);
-        if !from.exists() {
+        // `symlink_metadata`: a saved link to nothing is still something to put back.
+        if std::fs::symlink_metadata(&from).is_err() {
             continue;
         }
         if same_file_contents(&from, &to) {
