@@ -562,6 +562,21 @@ fn reconnecting_with_an_old_cursor_gets_missed_messages() {
         // Up to date: nothing until the next change.
         let mut current = session.connect(now, false);
         assert!(current.next_packet(Duration::from_millis(500)).is_none());
+        // A cursor beyond the end (kept from another session) counts as the end: the
+        // next change arrives, not the one after the queue catches up with it.
+        let mut ahead = session.connect(now + 5, false);
+        assert!(ahead.next_packet(Duration::from_millis(300)).is_none());
+        session.write("src/shared/Util.luau", "return 3\n");
+        let packet = ahead
+            .next_packet(Duration::from_secs(5))
+            .expect("the first change after connecting ahead of the end");
+        assert_eq!(packet.body.message_cursor, now + 1);
+        assert!(updated_property(
+            &packet.body.messages,
+            &util,
+            "Source",
+            &string("return 3\n")
+        ));
     });
 }
 

@@ -50,6 +50,8 @@ async fn stream(mut socket: WebSocket, state: AppState, mut cursor: u32, encodin
     let reason = loop {
         changes.borrow_and_update();
         let (next, messages) = queue.since(cursor);
+        // From here on a cursor beyond the end (another session's) is the end.
+        cursor = next;
         if !messages.is_empty() {
             let packet = SocketPacket {
                 session_id: session_id.clone(),
@@ -72,7 +74,6 @@ async fn stream(mut socket: WebSocket, state: AppState, mut cursor: u32, encodin
             if socket.send(frame).await.is_err() {
                 break "a send error";
             }
-            cursor = next;
         }
         tokio::select! {
             changed = changes.changed() => {
