@@ -238,7 +238,15 @@ fn decode_inner(ty: VariantType, value: &Value) -> Decoded<Variant> {
 /// (fs-format.md §3.3).
 pub(super) fn decode_attribute_value(value: &Value) -> Decoded<Variant> {
     if let Some((ty, inner)) = explicit_parts(value) {
-        return decode_explicit(ty, inner);
+        let decoded = decode_explicit(ty, inner)?;
+        if !attribute_type(decoded.ty()) {
+            return Err(Fail::invalid(format!(
+                "an attribute cannot hold {ty:?} values (Roblox attributes hold strings, \
+                 booleans, numbers, UDim, UDim2, BrickColor, Color3, Vector2, Vector3, \
+                 CFrame, EnumItem, NumberSequence, ColorSequence, NumberRange, Rect and Font)"
+            )));
+        }
+        return Ok(decoded);
     }
     match value {
         Value::String(s) => Ok(Variant::String(s.clone())),
@@ -248,6 +256,32 @@ pub(super) fn decode_attribute_value(value: &Value) -> Decoded<Variant> {
             "a string, number, boolean or an explicit value such as { Vector3: [1, 2, 3] }",
         )),
     }
+}
+
+/// The value types a place file can store as attributes (what rbx_types writes).
+pub(super) fn attribute_type(ty: VariantType) -> bool {
+    matches!(
+        ty,
+        VariantType::String
+            | VariantType::BinaryString
+            | VariantType::Bool
+            | VariantType::Int32
+            | VariantType::Float32
+            | VariantType::Float64
+            | VariantType::UDim
+            | VariantType::UDim2
+            | VariantType::BrickColor
+            | VariantType::Color3
+            | VariantType::Vector2
+            | VariantType::Vector3
+            | VariantType::CFrame
+            | VariantType::EnumItem
+            | VariantType::NumberSequence
+            | VariantType::ColorSequence
+            | VariantType::NumberRange
+            | VariantType::Rect
+            | VariantType::Font
+    )
 }
 
 pub(super) fn attributes(value: &Value) -> Decoded<Attributes> {

@@ -345,6 +345,16 @@ fn service_properties(chunk: &ServiceChunk) -> Result<UstrMap<Variant>, ApiError
                         chunk.class_name
                     )));
                 };
+                if matches!(
+                    data_type,
+                    rbx_reflection::DataType::Value(rbx_dom_weak::types::VariantType::Ref)
+                ) {
+                    return Err(bad(
+                        "references go in `refs`, by instance location (the schema lists no \
+                         reference properties here)"
+                            .to_string(),
+                    ));
+                }
                 let variant = properties::decode_property(&chunk.class_name, name, value)
                     .map_err(|err| bad(err.to_string()))?;
                 check_type(&variant, data_type).map_err(bad)?;
@@ -557,6 +567,30 @@ mod tests {
                 Value::object([("Enum", Value::Int(99999))]),
             )])),
             "99999 is not an item of Enum.ClientAnimatorThrottlingMode",
+        );
+        for kind in ["Ref", "Int64", "SharedString"] {
+            let value = match kind {
+                "Ref" => Value::String("0".repeat(32)),
+                "Int64" => Value::Int(5),
+                _ => Value::String("AAAA".into()),
+            };
+            refused(
+                with_properties(Value::object([(
+                    "Attributes",
+                    Value::object([(
+                        "Attributes",
+                        Value::object([("x", Value::object([(kind, value)]))]),
+                    )]),
+                )])),
+                &format!("an attribute cannot hold {kind} values"),
+            );
+        }
+        refused(
+            with_properties(Value::object([(
+                "CurrentCamera",
+                Value::object([("Ref", Value::String("0".repeat(32)))]),
+            )])),
+            "references go in `refs`",
         );
         let mut storage = WeakDom::new(InstanceBuilder::new("Folder"));
         let root = storage.root_ref();
