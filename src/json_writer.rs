@@ -13,13 +13,34 @@ const MAX_INLINE_ARRAY: usize = 20;
 
 /// Serializes `value` as canonical JSON5 text ending in exactly one `\n`.
 pub fn to_canonical_string(value: &Value) -> String {
+    write_document(value, Flavor::Json5)
+}
+
+/// Like [`to_canonical_string`], in the syntax `path`'s extension calls for: a `.json`
+/// file (a Rojo project, model or meta file kept by name) stays plain JSON, with every
+/// key quoted, so Rojo's tools and JSON schemas still read it.
+pub fn to_file_text(path: &std::path::Path, value: &Value) -> String {
+    let json = path.extension().is_some_and(|ext| ext == "json");
+    write_document(value, if json { Flavor::Json } else { Flavor::Json5 })
+}
+
+/// JSON5 (bare keys where they parse back) or JSON (every key quoted, only JSON escapes).
+/// Numbers JSON cannot spell (NaN, Infinity) keep their JSON5 form either way: writing
+/// anything else would lose the value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    Json5,
+    Json,
+}
+
+fn write_document(value: &Value, flavor: Flavor) -> String {
     let mut out = String::new();
-    write_value(&mut out, value, 0);
+    write_value(&mut out, value, 0, flavor);
     out.push('\n');
     out
 }
 
-fn write_value(out: &mut String, value: &Value, indent: usize) {
+fn write_value(out: &mut String, value: &Value, indent: usize, flavor: Flavor) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -27,8 +48,8 @@ fn write_value(out: &mut String, value: &Value, indent: usize) {
         Value::UInt(u) => out.push_str(&u.to_string()),
         Value::Float(f) => out.push_str(&format_f64(*f)),
         Value::Float32(f) => out.push_str(&format_f32(*f)),
-        Value::String(s) => write_string(out, s),
-        Value::Array(items) => write_array(out, items, indent),
+        Value::String(s) => write_string(out, s, flavor),
+        Value::Array(items) => write_array(out, items, indent, flavor),
         Value::Object(map) => {
             if map.is_empty() {
                 out.push_str("{}");
@@ -37,9 +58,13 @@ fn write_value(out: &mut String, value: &Value, indent: usize) {
             out.push_str("{\n");
             for (index, (key, item)) in map.iter().enumerate() {
                 push_indent(out, indent + 1);
-                write_key(out, key);
+                if flavor == Flavor::Json5 && is_bare_key(key) {
+                    out.push_str(key);
+                } else {
+                    write_string(out, key, flavor);
+                }
                 out.push_str(": ");
-                write_value(out, item, indent + 1);
+                write_value(out, item, indent + 1, flavor);
                 if index + 1 < map.len() {
                     out.push(',');
                 }
@@ -51,7 +76,7 @@ fn write_value(out: &mut String, value: &Value, indent: usize) {
     }
 }
 
-fn write_array(out: &mut String, items: &[Value], indent: usize) {
+fn write_array(out: &mut String, items: &[Value], indent: usize, flavor: Flavor) {
     if items.is_empty() {
         out.push_str("[]");
         return;
@@ -66,7 +91,7 @@ fn write_array(out: &mut String, items: &[Value], indent: usize) {
             if index > 0 {
                 out.push_str(", ");
             }
-            write_value(out, item, indent);
+            write_value(out, item, indent, flavor);
         }
         out.push_str(" ]");
         return;
@@ -74,7 +99,7 @@ fn write_array(out: &mut String, items: &[Value], indent: usize) {
     out.push_str("[\n");
     for (index, item) in items.iter().enumerate() {
         push_indent(out, indent + 1);
-        write_value(out, item, indent + 1);
+        write_value(out, item, indent + 1, flavor);
         if index + 1 < items.len() {
             out.push(',');
         }
@@ -87,15 +112,6 @@ fn write_array(out: &mut String, items: &[Value], indent: usize) {
 fn push_indent(out: &mut String, indent: usize) {
     for _ in 0..indent {
         out.push_str("  ");
-    }
-}
-
-/// Writes an object key: bare when it is identifier-like, otherwise a quoted string.
-fn write_key(out: &mut String, key: &str) {
-    if is_bare_key(key) {
-        out.push_str(key);
-    } else {
-        write_string(out, key);
     }
 }
 
@@ -126,11 +142,11 @@ pub fn is_bare_key(key: &str) -> bool {
 /// Returns `s` as a double-quoted JSON5 string literal.
 pub fn quote_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    write_string(&mut out, s);
+    write_string(&mut out, s, Flavor::Json5);
     out
 }
 
-fn write_string(out: &mut String, s: &str) {
+fn write_string(out: &mut String, s: &str, flavor: Flavor) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -141,7 +157,7 @@ fn write_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
+            '\u{b}' if flavor == Flavor::Json5 => out.push_str("\\v"),
             '\u{2028}' => out.push_str("\\u2028"),
             '\u{2029}' => out.push_str("\\u2029"),
             c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
@@ -275,6 +291,28 @@ mod tests {
     use super::*;
     use crate::json_value::parse;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn json_files_stay_plain_json() {
+        let value = Value::object([
+            ("$className", Value::String("Part".into())),
+            ("name", Value::String("tab\tvt\u{b}".into())),
+            (
+                "properties",
+                Value::object([("Size", Value::Array(vec![Value::Int(1), Value::Float(0.5)]))]),
+            ),
+        ]);
+        let json = to_file_text(std::path::Path::new("a/Door.model.json"), &value);
+        let strict: serde_json::Value = serde_json::from_str(&json).expect(&json);
+        assert_eq!(strict["name"], "tab\tvt\u{b}");
+        assert_eq!(strict["properties"]["Size"][1], 0.5);
+        assert_eq!(parse(&json).unwrap(), value);
+        // JSON5 files keep bare keys.
+        let json5 = to_file_text(std::path::Path::new("default.project.json5"), &value);
+        assert!(json5.contains("\n  name: "), "{json5}");
+        assert_eq!(json5, to_canonical_string(&value));
+        assert!(serde_json::from_str::<serde_json::Value>(&json5).is_err());
+    }
 
     /// A small deterministic generator (xorshift64*) so the bit-pattern tests need no
     /// extra dependency and fail reproducibly.

@@ -308,12 +308,14 @@ impl MetaFile {
         Value::Object(map)
     }
 
-    /// The meta file at `path`, or `None` when it would be empty.
+    /// The meta file at `path` (plain JSON when its name ends in `.json`), or `None` when
+    /// it would be empty.
     pub fn write(&self, path: impl Into<PathBuf>) -> Option<super::FileWrite> {
         if self.is_empty() {
             return None;
         }
-        let text = crate::json_writer::to_canonical_string(&self.to_value());
+        let path = path.into();
+        let text = crate::json_writer::to_file_text(&path, &self.to_value());
         Some(super::FileWrite::new(path, text))
     }
 }

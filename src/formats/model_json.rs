@@ -173,9 +173,10 @@ impl ModelFile {
         Value::Object(map)
     }
 
-    /// The `.model.json5` file at `path`.
+    /// The model file at `path` (plain JSON when its name ends in `.json`).
     pub fn write(&self, path: impl Into<std::path::PathBuf>) -> super::FileWrite {
-        let text = crate::json_writer::to_canonical_string(&self.to_value());
+        let path = path.into();
+        let text = crate::json_writer::to_file_text(&path, &self.to_value());
         super::FileWrite::new(path, text)
     }
 }

@@ -24,7 +24,7 @@ use rbx_dom_weak::types::{Ref, Variant};
 use rbx_dom_weak::{AHashMap, Instance, WeakDom};
 
 use crate::formats::{self, FileWrite};
-use crate::json_writer::to_canonical_string;
+use crate::json_writer::to_file_text;
 use crate::project::{self, Project, ProjectNode};
 use crate::properties;
 
@@ -231,7 +231,7 @@ pub fn plan(
     }
     let project_rewritten = new_project != *project;
     if project_rewritten {
-        let text = to_canonical_string(&project::to_value(&new_project));
+        let text = to_file_text(&project.file_path, &project::to_value(&new_project));
         files.push(FileWrite::new(project.file_path.clone(), text));
     }
     files.sort_unstable_by(|a, b| paths::key(&a.path).cmp(paths::key(&b.path)));
