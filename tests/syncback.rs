@@ -822,6 +822,55 @@ fn a_path_to_the_project_folder_syncs_and_keeps_the_project_file() {
 }
 
 #[test]
+fn a_rojo_template_project_syncs_without_change() {
+    // The classic Rojo template: plain JSON, and service values place files never keep
+    // (FilteringEnabled, HttpEnabled) or that the place cannot tell apart from them.
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path();
+    let project_text = r#"{
+  "name": "Template",
+  "tree": {
+    "$className": "DataModel",
+    "ReplicatedStorage": { "$path": "src" },
+    "Workspace": { "$properties": { "FilteringEnabled": true } },
+    "HttpService": { "$properties": { "HttpEnabled": true } },
+    "SoundService": { "$properties": { "RespectFilteringEnabled": true } }
+  }
+}
+"#;
+    util::write_files(
+        project,
+        &[
+            ("default.project.json", project_text),
+            ("src/Shared.luau", "return {}\n"),
+        ],
+    );
+    let before = util::tree_bytes(project);
+    let report = util::run(project, util::build(project), SyncbackMode::Clean);
+    assert!(report.written.is_empty(), "{:?}", report.written);
+    assert_eq!(util::tree_bytes(project), before);
+
+    // A value the place does carry still syncs, and the file stays plain JSON.
+    let mut edited = util::build(project);
+    util::set_property(
+        &mut edited,
+        "SoundService",
+        "DistanceFactor",
+        rbx_dom_weak::types::Variant::Float32(10.0),
+    );
+    util::run(project, edited, SyncbackMode::Clean);
+    let text = std::fs::read_to_string(project.join("default.project.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).expect(&text);
+    let sound = &json["tree"]["SoundService"]["$properties"];
+    assert_eq!(sound["DistanceFactor"], 10, "{text}");
+    assert_eq!(sound["RespectFilteringEnabled"], true, "{text}");
+    assert_eq!(
+        json["tree"]["Workspace"]["$properties"]["FilteringEnabled"],
+        true
+    );
+}
+
+#[test]
 fn project_nodes_keep_their_init_and_meta_files() {
     let temp = tempfile::tempdir().unwrap();
     let project = temp.path();

@@ -241,6 +241,22 @@ pub enum Skip {
     Ignored,
 }
 
+/// Why `class.property` is never written, whatever its value: the project's rules ignore
+/// it, or the reflection database says place files do not keep it (or scripts cannot see
+/// it, unless the rules sync such properties).
+pub fn never_written(rules: &CompiledRules, class_name: &str, property: &str) -> Option<Skip> {
+    if rules.ignores_property(class_name, property) {
+        return Some(Skip::Ignored);
+    }
+    if does_not_serialize(class_name, property) {
+        return Some(Skip::NotSerialized);
+    }
+    if !rules.sync_unscriptable && unscriptable(class_name, property) {
+        return Some(Skip::Unscriptable);
+    }
+    None
+}
+
 /// Decides whether `instance.property = value` is written (before the per-format filter
 /// that drops the property the file itself carries).
 pub fn skip_reason(
@@ -255,14 +271,8 @@ pub fn skip_reason(
         Variant::Attributes(_) if property == "Attributes" => return Some(Skip::Attributes),
         _ => {}
     }
-    if rules.ignores_property(class_name, property) {
-        return Some(Skip::Ignored);
-    }
-    if does_not_serialize(class_name, property) {
-        return Some(Skip::NotSerialized);
-    }
-    if !rules.sync_unscriptable && unscriptable(class_name, property) {
-        return Some(Skip::Unscriptable);
+    if let Some(skip) = never_written(rules, class_name, property) {
+        return Some(skip);
     }
     if let Some(default) = default_value(class_name, property) {
         if identical(default, value) {

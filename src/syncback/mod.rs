@@ -227,7 +227,7 @@ pub fn plan(
     let mut new_project = project.clone();
     new_project.tree = layout.tree.clone();
     for node in &emitted.nodes {
-        apply_node(&mut new_project.tree, node);
+        apply_node(&mut new_project.tree, node, &rules);
     }
     let project_rewritten = new_project != *project;
     if project_rewritten {
@@ -369,7 +369,7 @@ fn collect_targets_vec(node: &ProjectNode, folder: &Path) -> HashSet<PathBuf> {
 
 /// Puts a node's properties and attributes into the project tree, keeping the existing
 /// text of values that decode to exactly the same thing (no churn).
-fn apply_node(tree: &mut ProjectNode, data: &emit::NodeData) {
+fn apply_node(tree: &mut ProjectNode, data: &emit::NodeData, rules: &rules::CompiledRules) {
     let mut node = tree;
     for key in &data.key_path {
         match node.children.get_mut(key) {
@@ -392,12 +392,15 @@ fn apply_node(tree: &mut ProjectNode, data: &emit::NodeData) {
     }
     // A value written out although it is the default builds the same as no value: it
     // stays, so the project file is not rewritten (and does not lose its comments) for it.
+    // So does one syncback never writes (ignored by the rules, or not kept in place
+    // files, such as Workspace.FilteringEnabled): the place cannot say it changed.
     for (name, old) in &node.properties {
         let is_default = filter::default_value(&data.class_name, name).is_some_and(|default| {
             properties::decode_property(&data.class_name, name, old)
                 .is_ok_and(|decoded| filter::identical(&decoded, default))
         });
-        if is_default && !new_properties.contains_key(name) {
+        let unknowable = filter::never_written(rules, &data.class_name, name).is_some();
+        if (is_default || unknowable) && !new_properties.contains_key(name) {
             new_properties.insert(name.clone(), old.clone());
         }
     }
