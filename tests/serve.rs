@@ -418,6 +418,39 @@ fn fixing_a_broken_meta_file_brings_back_a_script_renamed_meanwhile() {
 }
 
 #[test]
+fn a_new_broken_file_does_not_hold_back_edits_to_its_siblings() {
+    run_serve_test("basic", |session| {
+        let tree = session.tree();
+        let util = tree.expect_id("ReplicatedStorage/Util");
+        let helper = tree.expect_id("ReplicatedStorage/Lib/Helper");
+        let mut socket = session.connect(tree.response.message_cursor, false);
+        // Half-saved new files: the folders holding them no longer read.
+        std::fs::write(session.path("src/shared/Broken.luau"), b"return \"\xff\"\n").unwrap();
+        session.write("src/shared/Lib/Half.model.json5", "{ className: \"Fo");
+        std::thread::sleep(Duration::from_millis(300));
+        session.write("src/shared/Util.luau", "return 'edited'\n");
+        socket.wait_for(
+            "the edit beside a broken new file",
+            |m| updated_property(m, &util, "Source", &string("return 'edited'\n")),
+            session,
+        );
+        session.write("src/shared/Lib/Helper.luau", "return 'helped'\n");
+        socket.wait_for(
+            "the edit beside a broken new model file",
+            |m| updated_property(m, &helper, "Source", &string("return 'helped'\n")),
+            session,
+        );
+        std::fs::remove_file(session.path("src/shared/Broken.luau")).unwrap();
+        session.write(
+            "src/shared/Lib/Half.model.json5",
+            "{ className: \"Folder\" }\n",
+        );
+        session.assert_matches_build();
+        assert!(session.tree().id("ReplicatedStorage/Lib/Half").is_some());
+    });
+}
+
+#[test]
 fn a_path_folder_replaced_by_a_new_one_is_watched_again() {
     run_serve_test("basic", |session| {
         let old = session.root().with_file_name("parts-old");

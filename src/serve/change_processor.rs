@@ -203,6 +203,7 @@ impl Processor {
         let started = Instant::now();
         let mut tree = self.tree.write().unwrap_or_else(|e| e.into_inner());
         let mut applied = AppliedPatchSet::default();
+        let requested = ids.clone();
         let retried = self.failed.borrow().keys().copied().collect::<Vec<_>>();
         if !retried.is_empty() {
             self.failed
@@ -211,29 +212,29 @@ impl Processor {
             ids.extend(retried);
             ids = outermost(&tree, ids);
         }
+        let mut unreadable = Vec::new();
         for id in ids {
-            if tree.dom().get_by_ref(id).is_none() {
-                self.failed.borrow_mut().remove(&id);
-                continue;
+            if !self.read_again(&mut tree, id, &mut applied) {
+                unreadable.push(id);
             }
-            match resnapshot(&tree, &self.vfs, id) {
-                Ok(None) if id == tree.root_ref() => self.failed_read(
-                    id,
-                    "the project's root no longer reads from its files; keeping the last good tree"
-                        .to_string(),
-                ),
-                Ok(snapshot) => {
-                    if self.failed.borrow_mut().remove(&id).is_some() {
-                        log::info!("{} reads again", describe_instance(&tree, id));
-                    }
-                    let patch = compute_patch_set(snapshot, &tree, id);
-                    if !patch.is_empty() {
-                        applied.merge(apply_patch_set(&mut tree, patch));
-                    }
-                }
-                Err(err) => {
-                    self.failed_read(id, format!("{err} (Studio keeps the last good version)"))
-                }
+        }
+        // What changed inside a folder (or node) that does not read is read on its own:
+        // a broken new file must not hold back edits to its siblings.
+        if !unreadable.is_empty() {
+            let inside = requested
+                .into_iter()
+                .filter(|id| {
+                    !unreadable.contains(id)
+                        && tree.dom().get_by_ref(*id).is_some()
+                        && tree
+                            .dom()
+                            .ancestors_of(*id)
+                            .skip(1)
+                            .any(|ancestor| unreadable.contains(&ancestor.referent()))
+                })
+                .collect();
+            for id in outermost(&tree, inside) {
+                self.read_again(&mut tree, id, &mut applied);
             }
         }
         self.update_watches(&tree, &paths, changed, &applied);
@@ -256,6 +257,39 @@ impl Processor {
             applied.updated.len(),
             started.elapsed()
         );
+    }
+
+    /// Reads instance `id` again and applies what changed; `false` when its files do not
+    /// read (it keeps its last good version and is tried again later).
+    fn read_again(&self, tree: &mut Tree, id: Ref, applied: &mut AppliedPatchSet) -> bool {
+        if tree.dom().get_by_ref(id).is_none() {
+            self.failed.borrow_mut().remove(&id);
+            return true;
+        }
+        match resnapshot(tree, &self.vfs, id) {
+            Ok(None) if id == tree.root_ref() => {
+                self.failed_read(
+                    id,
+                    "the project's root no longer reads from its files; keeping the last good tree"
+                        .to_string(),
+                );
+                false
+            }
+            Ok(snapshot) => {
+                if self.failed.borrow_mut().remove(&id).is_some() {
+                    log::info!("{} reads again", describe_instance(tree, id));
+                }
+                let patch = compute_patch_set(snapshot, tree, id);
+                if !patch.is_empty() {
+                    applied.merge(apply_patch_set(tree, patch));
+                }
+                true
+            }
+            Err(err) => {
+                self.failed_read(id, format!("{err} (Studio keeps the last good version)"));
+                false
+            }
+        }
     }
 
     /// Logs a failed read once (not again on every retry while it stays the same).
@@ -379,7 +413,13 @@ fn outermost(tree: &Tree, ids: Vec<Ref>) -> Vec<Ref> {
 }
 
 fn describe_instance(tree: &Tree, id: Ref) -> String {
-    tree.dom().full_path_of(id, ".")
+    match tree.dom().full_path_of(id, ".") {
+        // The root's path is empty: name it.
+        path if path.is_empty() => tree.dom().get_by_ref(id).map_or_else(String::new, |root| {
+            format!("the project root ({})", root.name)
+        }),
+        path => path,
+    }
 }
 
 fn describe_paths(paths: &[PathBuf]) -> String {
