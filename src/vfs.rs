@@ -156,7 +156,7 @@ impl Vfs {
         }
     }
 
-    /// Lists a directory, sorted by file name in byte order (the build's child order).
+    /// Lists a directory in the build's child order ([`build_order`]).
     pub fn read_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>> {
         let mut entries = match &self.memory {
             None => {
@@ -233,7 +233,7 @@ impl Vfs {
                     .collect()
             }
         };
-        entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+        entries.sort_by(|a, b| build_order(&a.name, &b.name));
         Ok(entries)
     }
 }
@@ -262,8 +262,88 @@ fn not_found(path: &Path) -> io::Error {
     )
 }
 
+/// The build's child order: file names in byte order, except that a `~N` duplicate
+/// suffix compares as a number, so `Item~2` comes before `Item~10` (syncback numbers
+/// same-named siblings in place order, and the build gives them back in that order).
+pub fn build_order(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn numbered(s: &[u8], at: usize) -> bool {
+        s[at] == b'~' && s.get(at + 1).is_some_and(u8::is_ascii_digit)
+    }
+    fn digit_run(s: &[u8], from: usize) -> &[u8] {
+        let len = s[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+        &s[from..from + len]
+    }
+    fn without_leading_zeros(run: &[u8]) -> &[u8] {
+        let zeros = run.iter().take_while(|c| **c == b'0').count();
+        &run[zeros..]
+    }
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if numbered(a, i) && numbered(b, j) {
+            let (run_a, run_b) = (digit_run(a, i + 1), digit_run(b, j + 1));
+            let (n_a, n_b) = (without_leading_zeros(run_a), without_leading_zeros(run_b));
+            // Without leading zeros, a longer run is a larger number.
+            let order = n_a
+                .len()
+                .cmp(&n_b.len())
+                .then_with(|| n_a.cmp(n_b))
+                .then_with(|| run_a.len().cmp(&run_b.len()));
+            if order != Ordering::Equal {
+                return order;
+            }
+            i += 1 + run_a.len();
+            j += 1 + run_b.len();
+            continue;
+        }
+        match a[i].cmp(&b[j]) {
+            Ordering::Equal => {
+                i += 1;
+                j += 1;
+            }
+            other => return other,
+        }
+    }
+    (a.len() - i).cmp(&(b.len() - j))
+}
+
 #[cfg(test)]
 mod tests {
+    use super::build_order;
+
+    #[test]
+    fn duplicate_suffixes_sort_as_numbers() {
+        let mut names = vec![
+            "Item~10.model.json5",
+            "Item~2.model.json5",
+            "Item.model.json5",
+            "Item~9",
+            "Door~2",
+            "Door.model.json5",
+            "Item~011.luau",
+            "It",
+            "Item~x",
+        ];
+        names.sort_by(|a, b| build_order(a, b));
+        assert_eq!(
+            names,
+            [
+                "Door.model.json5",
+                "Door~2",
+                "It",
+                "Item.model.json5",
+                "Item~2.model.json5",
+                "Item~9",
+                "Item~10.model.json5",
+                "Item~011.luau",
+                "Item~x",
+            ]
+        );
+        assert_eq!(build_order("a~2", "a~02"), std::cmp::Ordering::Less);
+        assert_eq!(build_order("b", "a~2"), std::cmp::Ordering::Greater);
+    }
+
     use super::*;
 
     #[test]

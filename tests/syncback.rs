@@ -259,9 +259,10 @@ fn a_second_syncback_changes_nothing() {
     }
 }
 
-/// Twelve scripts of one name: clean mode numbers them `Dup`, `Dup~2` … `Dup~12` in place
-/// order, and incremental mode must pair them the same way (`Dup~10` sorts before
-/// `Dup~2` by file name) instead of rewriting them into each other's files.
+/// Twelve scripts and twelve folders of one name, alternating: clean mode numbers them
+/// `Dup`, `Dup~2` … `Dup~24` in place order, whatever their kind of file, so the build
+/// (which compares `~N` as numbers) gives them back in place order; and incremental mode
+/// must pair them the same way instead of rewriting them into each other's files.
 #[test]
 fn many_duplicates_keep_their_files_in_incremental_mode() {
     use rbx_dom_weak::InstanceBuilder;
@@ -282,9 +283,25 @@ fn many_duplicates_keep_their_files_in_incremental_mode() {
     util::run(temp.path(), place(), SyncbackMode::Clean);
     let workspace = temp.path().join("src").join("workspace");
     assert_eq!(
-        std::fs::read_to_string(workspace.join("Dup~10.luau")).unwrap(),
+        std::fs::read_to_string(workspace.join("Dup~19.luau")).unwrap(),
         "return 9\n"
     );
+    assert!(workspace.join("Dup~20").is_dir());
+    let order = |dom: &rbx_dom_weak::WeakDom| -> Vec<String> {
+        let workspace = dom.descendants().find(|i| i.class == "Workspace").unwrap();
+        workspace
+            .children()
+            .iter()
+            .map(|child| {
+                let child = dom.get_by_ref(*child).unwrap();
+                match child.properties.get(&"Source".into()) {
+                    Some(rbx_dom_weak::types::Variant::String(source)) => source.clone(),
+                    _ => child.class.to_string(),
+                }
+            })
+            .collect()
+    };
+    assert_eq!(order(&util::build(temp.path())), order(&place()));
     let before = util::tree_bytes(temp.path());
     let report = util::run(temp.path(), place(), SyncbackMode::Incremental);
     assert!(report.written.is_empty(), "rewrote {:?}", report.written);

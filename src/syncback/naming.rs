@@ -100,6 +100,11 @@ pub struct Namespace {
     /// found taken before, and names are never released, so a folder of 20,000 "Part"s
     /// claims each in constant time instead of rescanning `Part~2…` every time.
     next_suffix: HashMap<String, u32>,
+    /// Per lowercased base, the largest `~N` claimed with it (any suffixes): a later
+    /// sibling of the same name takes a larger one, so the build, which reads a folder in
+    /// name order with `~N` compared as numbers, gives the siblings back in place order
+    /// (`Door.model.json5` then `Door~2/`, never `Door/` before `Door.model.json5`).
+    last_suffix: HashMap<String, u32>,
 }
 
 impl Namespace {
@@ -129,7 +134,14 @@ impl Namespace {
             hint_key.push('\0');
             hint_key.push_str(&Namespace::key(suffix));
         }
-        let mut n = self.next_suffix.get(&hint_key).copied().unwrap_or(1);
+        let base_key = Namespace::key(base);
+        let after_last = self.last_suffix.get(&base_key).map_or(1, |last| last + 1);
+        let mut n = self
+            .next_suffix
+            .get(&hint_key)
+            .copied()
+            .unwrap_or(1)
+            .max(after_last);
         loop {
             let candidate = if n == 1 {
                 base.to_string()
@@ -142,6 +154,7 @@ impl Namespace {
                     self.reserve(name);
                 }
                 self.next_suffix.insert(hint_key, n + 1);
+                self.last_suffix.insert(base_key, n);
                 let entry = names
                     .into_iter()
                     .next()
@@ -210,8 +223,13 @@ mod tests {
         assert_eq!(ns.claim("Data", &[""]).1, "Data");
         assert_eq!(ns.claim("Data", &[""]).1, "Data~2");
         assert_eq!(ns.claim("data", &[""]).1, "data~3");
-        assert_eq!(ns.claim("Data", &[".luau", ".meta.json5"]).1, "Data.luau");
-        assert_eq!(ns.claim("Data", &[".txt", ".meta.json5"]).1, "Data~2.txt");
+        // Later siblings of the same name number on, whatever their kind of file.
+        assert_eq!(ns.claim("Data", &[".luau", ".meta.json5"]).1, "Data~4.luau");
+        assert_eq!(ns.claim("Data", &[".txt", ".meta.json5"]).1, "Data~5.txt");
+        let mut ns = Namespace::new();
+        assert_eq!(ns.claim("Door", &[".model.json5"]).1, "Door.model.json5");
+        assert_eq!(ns.claim("Door", &[""]).1, "Door~2");
+        assert_eq!(ns.claim("Other", &[""]).1, "Other");
     }
 
     #[test]
@@ -235,18 +253,20 @@ mod tests {
                 "PART~7.model.json5",
             ]
         );
-        // Another suffix list has its own free names.
-        assert_eq!(ns.claim("Part", &[""]).1, "Part");
+        // Another kind of file numbers on after them (place order survives the build).
+        assert_eq!(ns.claim("Part", &[""]).1, "Part~8");
         // A name reserved after a claim is still skipped.
-        ns.reserve("part~8.model.json5");
-        assert_eq!(ns.claim("Part", &[".model.json5"]).1, "Part~9.model.json5");
+        ns.reserve("part~9.model.json5");
+        assert_eq!(ns.claim("Part", &[".model.json5"]).1, "Part~10.model.json5");
         // Scripts need their meta file name free too, whatever claimed it.
-        ns.reserve("Part~2.meta.json5");
+        ns.reserve("Part~11.meta.json5");
         assert_eq!(
             ns.claim("Part", &[".luau", ".meta.json5"]).1,
-            "Part.luau",
-            "Part.meta.json5 is still free"
+            "Part~12.luau",
+            "Part~11.meta.json5 is taken"
         );
-        assert_eq!(ns.claim("Part", &[".luau", ".meta.json5"]).1, "Part~3.luau");
+        // A base claimed for the first time still starts without a suffix.
+        ns.reserve("Bolt.meta.json5");
+        assert_eq!(ns.claim("Bolt", &[".luau", ".meta.json5"]).1, "Bolt~2.luau");
     }
 }
