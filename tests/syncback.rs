@@ -572,6 +572,38 @@ fn write_sample_place(path: &Path) {
 }
 
 #[test]
+fn cli_never_removes_the_place_it_reads() {
+    // `$path: "."`: the place saved in the project folder lies in a synced folder and makes
+    // no instance, so clean mode would take it for an orphan.
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path();
+    util::write_files(
+        project,
+        &[
+            (
+                "default.project.json5",
+                "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \".\" } } }\n",
+            ),
+            ("Module.luau", "return 1\n"),
+            ("notes.md", "no instance: an orphan\n"),
+        ],
+    );
+    atlas::place_file::write(&project.join("place.rbxlx"), &util::build(project)).unwrap();
+    let output = atlas(&["syncback", ".", "--input", "place.rbxlx"], project);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        project.join("place.rbxlx").is_file(),
+        "the input was removed"
+    );
+    assert!(!project.join("notes.md").exists(), "other orphans still go");
+    assert!(project.join("Module.luau").is_file());
+}
+
+#[test]
 fn cli_list_dry_run_undo_and_no_prompt() {
     let temp = tempfile::tempdir().unwrap();
     let project = temp.path().join("project");

@@ -103,6 +103,8 @@ impl SyncbackCommand {
             },
             dry_run: self.dry_run,
             progress: interactive_err,
+            // A place saved inside a synced folder (`$path: "."`) is read, never removed.
+            keep: vec![input.clone()],
             ..Default::default()
         };
         let plan = syncback::plan(&project, &dom, &options)?;

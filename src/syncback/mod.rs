@@ -67,6 +67,9 @@ pub struct SyncbackOptions {
     pub dry_run: bool,
     /// Draw progress on stderr (the CLI sets this when stderr is a terminal).
     pub progress: bool,
+    /// Files never to remove, even where clean mode would (the `--input` place file, when
+    /// it lies in a synced folder).
+    pub keep: Vec<PathBuf>,
     /// Tests only: fail as if the disk were full after this many files were written, to
     /// prove that a failed write restores the project.
     #[doc(hidden)]
@@ -264,16 +267,25 @@ pub fn plan(
     // Files the build skips make no instance, so no instance claims them; they are still
     // the user's (tests kept out of the place, vendored files) and must never be orphans.
     // Nor is the project file, whatever path reaches it (`$path: "../"` names it
-    // `sub/../sub/default.project.json5`).
+    // `sub/../sub/default.project.json5`), nor a file the caller keeps (the place read).
     let build_context = formats::Context::default()
         .for_project(project)
         .map_err(|err| SyncbackError::Project(err.to_string()))?;
     let project_file =
         std::fs::canonicalize(&project.file_path).unwrap_or_else(|_| project.file_path.clone());
+    let mut kept_files = vec![project_file];
+    kept_files.extend(
+        options
+            .keep
+            .iter()
+            .map(|path| std::fs::canonicalize(path).unwrap_or_else(|_| path.clone())),
+    );
     let leaves_alone = |path: &Path| {
         rules.leaves_alone(&build_context, &folder, path)
-            || (path.file_name() == project_file.file_name()
-                && std::fs::canonicalize(path).is_ok_and(|path| path == project_file))
+            || kept_files.iter().any(|kept| {
+                path.file_name() == kept.file_name()
+                    && std::fs::canonicalize(path).is_ok_and(|path| path == *kept)
+            })
     };
     let existing = orphans::scan(&roots, &leaves_alone);
     if !existing.ignored.is_empty() {
