@@ -468,6 +468,11 @@ fn a_failed_write_leaves_the_project_as_it_was() {
         );
         assert_eq!(util::tree_dirs(temp.path()), dirs_before);
     }
+    // The syncback before the failed ones can still be undone: its backup was set aside,
+    // not deleted, while they wrote.
+    let restored = atlas::syncback::undo(temp.path()).expect("the earlier syncback's undo");
+    assert!(!restored.is_empty());
+    assert!(!atlas::syncback::backup_exists(temp.path()));
 }
 
 #[test]

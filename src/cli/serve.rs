@@ -108,8 +108,8 @@ impl ServeCommand {
     /// synced folders, keyed by canonical path, for the next session to start from.
     fn live_syncback(&self, dom: rbx_dom_weak::WeakDom) -> (LastSyncback, Option<WrittenFiles>) {
         let started = Instant::now();
-        // On failure: the message, and the project folder when this syncback had started
-        // writing (so it made a backup).
+        // On failure: the message, and the project folder when this syncback's own backup
+        // is still there (its write failed and could not be restored).
         let result = project::load(&self.project)
             .map_err(|err| (err.to_string(), None))
             .and_then(|project| {
@@ -117,7 +117,7 @@ impl ServeCommand {
                 syncback::run(&project, dom, &SyncbackOptions::default())
                     .map(|report| (report, folder.clone()))
                     .map_err(|err| {
-                        let wrote = matches!(err, SyncbackError::WriteFailed { .. });
+                        let mut backup_left = false;
                         if matches!(
                             err,
                             SyncbackError::WriteFailed {
@@ -127,14 +127,16 @@ impl ServeCommand {
                         ) {
                             if let Err(undo) = syncback::undo(&folder) {
                                 log::error!("restoring the backup failed too: {undo}");
+                                backup_left = true;
                             }
                         }
-                        (err.to_string(), wrote.then_some(folder))
+                        (err.to_string(), backup_left.then_some(folder))
                     })
             });
         // `--undo` restores the backup of the last syncback that made one: offer it only
-        // when this one did and it is still there (a failed write that was restored has
-        // used it up; one that failed before writing made none).
+        // when it is this one's (a failed write that was restored has used its own up, and
+        // the backup there now is the syncback before it; one that failed before writing
+        // made none).
         let undo_command = || Some(format!("atlas syncback --undo {}", self.project.display()));
         match result {
             Ok((report, folder)) => {

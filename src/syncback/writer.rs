@@ -22,6 +22,9 @@ use crate::formats::FileWrite;
 
 /// The backup folder, relative to the project folder.
 pub const BACKUP_DIR: &str = ".atlas/backup";
+/// Where the last backup waits while a syncback writes (it comes back if that one is
+/// undone, so a failed syncback does not cost the undo of the one before).
+const PREVIOUS_BACKUP_DIR: &str = ".atlas/backup.previous";
 const MANIFEST: &str = "manifest.json";
 
 /// What writing a plan will do to each file (indices into the plan's files).
@@ -223,8 +226,14 @@ pub fn apply(
         message: e.to_string(),
     })?;
     std::fs::write(staging.join(MANIFEST), manifest_text).map_err(|e| io_error(&staging, e))?;
+    // The last syncback's backup steps aside until this one has written everything: if
+    // this one fails and is restored, `--undo` still undoes the last one.
+    let previous = folder.join(PREVIOUS_BACKUP_DIR);
+    if previous.exists() {
+        std::fs::remove_dir_all(&previous).map_err(|e| io_error(&previous, e))?;
+    }
     if backup_dir.exists() {
-        std::fs::remove_dir_all(&backup_dir).map_err(|e| io_error(&backup_dir, e))?;
+        std::fs::rename(&backup_dir, &previous).map_err(|e| io_error(&backup_dir, e))?;
     }
     std::fs::rename(&staging, &backup_dir).map_err(|e| io_error(&backup_dir, e))?;
 
@@ -237,9 +246,14 @@ pub fn apply(
         fail_after,
     );
     match result {
-        Ok(()) => Ok(Written {
-            backup: Some(backup_dir),
-        }),
+        Ok(()) => {
+            if previous.exists() {
+                let _ = std::fs::remove_dir_all(&previous);
+            }
+            Ok(Written {
+                backup: Some(backup_dir),
+            })
+        }
         Err(err) => {
             let restored = restore(folder).map(|_| true).unwrap_or(false);
             Err(SyncbackError::WriteFailed {
@@ -402,6 +416,10 @@ pub fn restore(folder: &Path) -> Result<Restored, SyncbackError> {
         return Err(SyncbackError::RestoreFailed(failures.join("; ")));
     }
     std::fs::remove_dir_all(&backup_dir).map_err(|e| io_error(&backup_dir, e))?;
+    let previous = folder.join(PREVIOUS_BACKUP_DIR);
+    if previous.exists() {
+        let _ = std::fs::rename(&previous, &backup_dir);
+    }
     let atlas_dir = folder.join(".atlas");
     let _ = std::fs::remove_dir(&atlas_dir);
     Ok(out)
