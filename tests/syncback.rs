@@ -577,6 +577,62 @@ fn write_sample_place(path: &Path) {
 }
 
 #[test]
+fn references_that_syncback_cannot_follow_are_warned_about() {
+    use rbx_dom_weak::types::Variant;
+    use rbx_dom_weak::InstanceBuilder;
+    let temp = tempfile::tempdir().unwrap();
+    util::write_files(
+        temp.path(),
+        &[(
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" } } }\n",
+        )],
+    );
+    let mut dom = rbx_dom_weak::WeakDom::new(InstanceBuilder::new("DataModel"));
+    let root = dom.root_ref();
+    let workspace = dom.insert(
+        root,
+        InstanceBuilder::new("Workspace").with_name("Workspace"),
+    );
+    let camera = dom.insert(
+        workspace,
+        InstanceBuilder::new("Camera").with_name("Camera"),
+    );
+    let wheel = dom.insert(workspace, InstanceBuilder::new("Part").with_name("Wheel"));
+    dom.get_by_ref_mut(workspace)
+        .unwrap()
+        .properties
+        .insert("CurrentCamera".into(), Variant::Ref(camera));
+    let storage = dom.insert(
+        root,
+        InstanceBuilder::new("ReplicatedStorage").with_name("ReplicatedStorage"),
+    );
+    dom.insert(
+        storage,
+        InstanceBuilder::new("ObjectValue")
+            .with_name("ToWheel")
+            .with_property("Value", Variant::Ref(wheel)),
+    );
+    dom.insert(
+        storage,
+        InstanceBuilder::new("ObjectValue")
+            .with_name("ToCamera")
+            .with_property("Value", Variant::Ref(camera)),
+    );
+    let report = util::run(temp.path(), dom, SyncbackMode::Clean);
+    let warned = |what: &str| report.warnings.iter().any(|w| w.contains(what));
+    assert!(
+        warned("ReplicatedStorage/ToWheel.Value points at Workspace/Wheel"),
+        "{:?}",
+        report.warnings
+    );
+    assert!(warned("ToCamera.Value points at the workspace camera"));
+    assert!(!warned("Workspace.CurrentCamera"), "{:?}", report.warnings);
+    let text = std::fs::read_to_string(temp.path().join("src/ToWheel.model.json5")).unwrap();
+    assert!(text.contains("@game/Workspace/Wheel"), "{text}");
+}
+
+#[test]
 fn cli_never_removes_the_place_it_reads() {
     // `$path: "."`: the place saved in the project folder lies in a synced folder and makes
     // no instance, so clean mode would take it for an orphan.

@@ -261,7 +261,25 @@ impl Emitter<'_> {
         let mut result = Vec::new();
         for (property, target) in refs {
             if Some(target) == self.layout.camera {
+                let class = instance.class.as_str();
+                if !(class == "Workspace" && property == "CurrentCamera") {
+                    let message = format!(
+                        "{}.{property} points at the workspace camera, which is not written \
+                         (syncCurrentCamera is off); dropped",
+                        self.dom.full_path_of(referent, "/")
+                    );
+                    self.warn(out, message);
+                }
                 continue;
+            }
+            if self.layout.segments(target).is_none() && self.dom.get_by_ref(target).is_some() {
+                let message = format!(
+                    "{}.{property} points at {}, which this syncback does not write; kept as a \
+                     path of instance names, which resolves once that part of the place is synced",
+                    self.dom.full_path_of(referent, "/"),
+                    self.dom.full_path_of(target, "/")
+                );
+                self.warn(out, message);
             }
             match self.ref_path(referent, target) {
                 Some(path) => result.push((format!("{REF_PATH_PREFIX}{property}"), path)),
