@@ -633,6 +633,36 @@ fn references_that_syncback_cannot_follow_are_warned_about() {
 }
 
 #[test]
+fn a_node_inside_its_parents_folder_is_written_once() {
+    // The build reads src/Lib twice (the node, and an entry of src), so the place holds two
+    // Libs; syncback must not write the second as src/Lib~2, which would add a third.
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path();
+    util::write_files(
+        project,
+        &[
+            (
+                "default.project.json5",
+                "{ name: \"n\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\", Lib: { $path: \"src/Lib\" } } } }\n",
+            ),
+            ("src/Lib/init.luau", "return {}\n"),
+            ("src/Lib/X.luau", "return 1\n"),
+            ("src/Other.luau", "return 2\n"),
+        ],
+    );
+    let before = util::tree_bytes(project);
+    for _ in 0..2 {
+        let report = util::run(project, util::build(project), SyncbackMode::Clean);
+        assert!(
+            report.warnings.iter().any(|w| w.contains("read twice")),
+            "{:?}",
+            report.warnings
+        );
+        assert_eq!(util::tree_bytes(project), before);
+    }
+}
+
+#[test]
 fn cli_never_removes_the_place_it_reads() {
     // `$path: "."`: the place saved in the project folder lies in a synced folder and makes
     // no instance, so clean mode would take it for an orphan.

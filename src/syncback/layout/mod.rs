@@ -203,6 +203,17 @@ fn csv_exact(instance: &Instance) -> bool {
             .is_some_and(|c| csv_format::write_contents(c).is_some())
 }
 
+/// The name the build gives what is at `target` when it reads the folder holding it: a
+/// folder's own name, a file's name up to its first dot.
+fn name_read_from(target: &Path) -> String {
+    let name = file_name(target);
+    if target.is_dir() {
+        name
+    } else {
+        name.split('.').next().unwrap_or_default().to_string()
+    }
+}
+
 fn collect_paths(node: &ProjectNode, folder: &Path, out: &mut HashSet<PathBuf>) {
     if let Some(path) = &node.path {
         out.insert(folder.join(path.path()));
@@ -593,7 +604,8 @@ impl<'a> Planner<'a> {
             for child_key in node.children.keys() {
                 ns.reserve(child_key);
             }
-            self.layout_dir_children(referent, dir_path, remaining, ns);
+            let plain = self.without_doubles(node, &key_path, dir_path, remaining);
+            self.layout_dir_children(referent, dir_path, plain, ns);
         }
 
         for (child_key, chosen) in matched {
@@ -745,5 +757,48 @@ pub fn form_path(form: &Form) -> PathBuf {
             file: Some(file), ..
         } => form_path(file),
         _ => PathBuf::new(),
+    }
+}
+
+impl Planner<'_> {
+    /// A project child whose `$path` lies in its parent's `$path` folder is read twice by
+    /// the build: as the node, and as an entry of that folder. The place then holds it
+    /// twice; the node writes it, and its double among the folder's children is left out
+    /// (written beside it, it would come back once more on every build).
+    fn without_doubles(
+        &mut self,
+        node: &ProjectNode,
+        key_path: &[String],
+        dir: &Path,
+        mut plain: Vec<Ref>,
+    ) -> Vec<Ref> {
+        let folder = self.project.folder().to_path_buf();
+        for (child_key, child) in &node.children {
+            let Some(target) = child.path.as_ref().map(|p| folder.join(p.path())) else {
+                continue;
+            };
+            if target.parent() != Some(dir) || !target.exists() {
+                continue;
+            }
+            let name = name_read_from(&target);
+            let dom = self.dom;
+            let Some(index) = plain
+                .iter()
+                .position(|r| dom.get_by_ref(*r).is_some_and(|i| i.name == name))
+            else {
+                continue;
+            };
+            let double = plain.remove(index);
+            self.layout.excluded.insert(double);
+            let mut node_path = key_path.to_vec();
+            node_path.push(child_key.clone());
+            self.warn(format!(
+                "{} is read twice by the build: as project node {} and inside {}; written once, by the node",
+                self.dom.full_path_of(double, "/"),
+                display_key_path(&node_path),
+                relative_to(dir, &folder).display()
+            ));
+        }
+        plain
     }
 }
