@@ -418,6 +418,54 @@ fn fixing_a_broken_meta_file_brings_back_a_script_renamed_meanwhile() {
 }
 
 #[test]
+fn a_class_change_carries_every_value_and_the_references_to_it() {
+    run_serve_test("basic", |session| {
+        let tree = session.tree();
+        let floor = tree.expect_id("Workspace/Parts/Floor");
+        let pointer = tree.expect_id("Workspace/Parts/Pointer");
+        let messages = session.expect_patch(
+            || {
+                session.write(
+                    "src/parts/Floor.model.json5",
+                    "{ className: \"TrussPart\", properties: { Anchored: true, Size: [10, 1, 10] } }\n",
+                )
+            },
+            "the class change",
+            |m| {
+                m.iter().any(|m| {
+                    m.updated
+                        .iter()
+                        .any(|u| u.id == floor && u.changed_class_name.is_some())
+                })
+            },
+        );
+        // Studio replaces the instance: unchanged values must come along, and the
+        // ObjectValue pointing at it must be pointed at the replacement.
+        let update = messages
+            .iter()
+            .flat_map(|m| &m.updated)
+            .find(|u| u.id == floor && u.changed_class_name.is_some())
+            .unwrap();
+        for property in ["Anchored", "size"] {
+            assert!(
+                update
+                    .changed_properties
+                    .keys()
+                    .any(|k| k.eq_ignore_ascii_case(property)),
+                "{property} missing from {:?}",
+                update.changed_properties.keys()
+            );
+        }
+        let resent = messages
+            .iter()
+            .flat_map(|m| &m.updated)
+            .find(|u| u.id == pointer)
+            .expect("the reference to the replaced instance");
+        assert!(resent.changed_properties.contains_key("Value"));
+    });
+}
+
+#[test]
 fn a_new_broken_file_does_not_hold_back_edits_to_its_siblings() {
     run_serve_test("basic", |session| {
         let tree = session.tree();

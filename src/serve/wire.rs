@@ -7,7 +7,7 @@
 //! the explicit tagged form of the file format (`{Vector3: [1, 2, 3]}`), so the plugin and
 //! the files share one value encoding.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rbx_dom_weak::types::{Ref, Variant};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -211,15 +211,71 @@ pub fn subscribe_message(tree: &Tree, applied: &AppliedPatchSet) -> SubscribeMes
     for id in &applied.added {
         add_subtree(tree, *id, &mut added);
     }
+    let mut updated: Vec<InstanceUpdate> = applied
+        .updated
+        .iter()
+        .filter(|u| tree.dom().get_by_ref(u.id).is_some())
+        .map(instance_update)
+        .collect();
+    let replaced: HashSet<Ref> = applied
+        .updated
+        .iter()
+        .filter(|u| u.changed_class_name.is_some())
+        .map(|u| u.id)
+        .collect();
+    if !replaced.is_empty() {
+        resend_for_replaced(tree, &replaced, &mut updated);
+    }
     SubscribeMessage {
         removed: applied.removed.iter().copied().map(id_string).collect(),
         added,
-        updated: applied
-            .updated
-            .iter()
-            .filter(|u| tree.dom().get_by_ref(u.id).is_some())
-            .map(instance_update)
-            .collect(),
+        updated,
+    }
+}
+
+/// Studio changes an instance's class by replacing it with a new instance: that one
+/// starts from its class defaults, and references to the old one point at a destroyed
+/// instance. So a class change carries every value of the instance, and every reference
+/// to it is sent again.
+fn resend_for_replaced(tree: &Tree, replaced: &HashSet<Ref>, updated: &mut Vec<InstanceUpdate>) {
+    let mut index: HashMap<String, usize> = updated
+        .iter()
+        .enumerate()
+        .map(|(i, update)| (update.id.clone(), i))
+        .collect();
+    let mut send = |id: Ref, key: &str, value: &Variant| {
+        let Some(value) = property_value(value) else {
+            return;
+        };
+        let id = id_string(id);
+        let at = *index.entry(id.clone()).or_insert_with(|| {
+            updated.push(InstanceUpdate {
+                id,
+                changed_name: None,
+                changed_class_name: None,
+                changed_properties: BTreeMap::new(),
+                changed_metadata: None,
+            });
+            updated.len() - 1
+        });
+        updated[at]
+            .changed_properties
+            .entry(key.to_string())
+            .or_insert(Some(value));
+    };
+    for id in replaced {
+        if let Some(instance) = tree.dom().get_by_ref(*id) {
+            for (key, value) in &instance.properties {
+                send(*id, key.as_str(), value);
+            }
+        }
+    }
+    for instance in tree.dom().descendants() {
+        for (key, value) in &instance.properties {
+            if matches!(value, Variant::Ref(target) if replaced.contains(target)) {
+                send(instance.referent(), key.as_str(), value);
+            }
+        }
     }
 }
 
