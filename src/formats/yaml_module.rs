@@ -19,7 +19,9 @@ pub fn snapshot(vfs: &Vfs, path: &Path, name: &str) -> Result<InstanceSnapshot, 
     let text = vfs
         .read_to_string(path)
         .map_err(|e| SnapshotError::io(path, e))?;
-    let mut documents = YamlLoader::load_from_str(&text).map_err(|err| {
+    // A byte-order mark is not part of the first key (the other data formats skip it too).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut documents = YamlLoader::load_from_str(text).map_err(|err| {
         SnapshotError::new(
             path,
             format!("line {}: {}", err.marker().line(), err.info()),
@@ -114,6 +116,13 @@ mod tests {
              \t[1] = \"one\",\n\t[true] = \"yes-string\",\n\
              \tnested = {{\n\t\tkey = \"value\",\n\t}},\n}"
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_key() {
+        let with_bom = source_of("\u{feff}a: 1\n").unwrap();
+        assert!(with_bom.contains("a = 1"), "{with_bom}");
+        assert!(!with_bom.contains('\u{feff}'), "{with_bom}");
     }
 
     #[test]
