@@ -39,8 +39,20 @@ pub struct ParseError {
     pub column: Option<usize>,
 }
 
+/// How deeply arrays and objects may nest. The parser recurses once per level, so a
+/// hostile or broken file (`[[[[…`) must not reach its stack's end; real project, meta
+/// and model files stay far below this.
+pub const MAX_NESTING: usize = 1000;
+
 /// Parses JSON5 text into a [`Value`].
 pub fn parse(text: &str) -> Result<Value, ParseError> {
+    if let Some(line) = line_beyond_nesting(text, MAX_NESTING) {
+        return Err(ParseError {
+            message: format!("arrays and objects nest more than {MAX_NESTING} levels deep"),
+            line: Some(line),
+            column: None,
+        });
+    }
     json5::from_str::<Value>(text).map_err(|err| {
         let position = err.position();
         ParseError {
@@ -49,6 +61,55 @@ pub fn parse(text: &str) -> Result<Value, ParseError> {
             column: position.map(|p| p.column + 1),
         }
     })
+}
+
+/// The line where brackets outside strings and comments first nest deeper than `max`.
+fn line_beyond_nesting(text: &str, max: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut line, mut i) = (0usize, 1usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => line += 1,
+            quote @ (b'"' | b'\'') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    if bytes.get(i) == Some(&b'\n') {
+                        line += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
+                    if bytes[i] == b'\n' {
+                        line += 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Some(line);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// `json5` appends " at line X column Y" to its messages; we report position separately.
@@ -270,6 +331,29 @@ impl<'de> Visitor<'de> for ValueVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        // At the limit it parses, on a thread with the default 2 MiB stack.
+        let at_limit = format!("{}{}", "[".repeat(MAX_NESTING), "]".repeat(MAX_NESTING));
+        let parsed = std::thread::spawn(move || parse(&at_limit).is_ok())
+            .join()
+            .unwrap();
+        assert!(parsed);
+        let deep = format!("{{\n a: {}", "[".repeat(200_000));
+        let err = parse(&deep).unwrap_err();
+        assert!(err.message.contains("nest more than"), "{}", err.message);
+        assert_eq!(err.line, Some(2));
+        // Brackets in strings and comments do not count.
+        let quoted = format!(
+            "// {}\n/* {} */ {{ a: \"{}\", b: '{}' }}",
+            "[".repeat(2000),
+            "{".repeat(2000),
+            "[".repeat(2000),
+            "\\'[".repeat(2000)
+        );
+        assert!(parse(&quoted).is_ok());
+    }
 
     #[test]
     fn parses_json5_features() {

@@ -67,8 +67,10 @@ impl ChangeProcessor {
             vfs: Vfs::new_default(),
             failed: RefCell::new(HashMap::new()),
         };
+        // It reads folders recursively, as deep as the project goes (see THREAD_STACK_SIZE).
         let thread = std::thread::Builder::new()
             .name("atlas change processor".to_string())
+            .stack_size(crate::THREAD_STACK_SIZE)
             .spawn(move || processor.run(receiver))?;
         Ok(ChangeProcessor {
             sender,
