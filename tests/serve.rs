@@ -98,6 +98,14 @@ fn server_info_describes_the_session() {
             "{:?}",
             map["placeId"]
         );
+        // Renaming the project renames the root, and the info follows.
+        let project = std::fs::read_to_string(session.path("default.project.json5")).unwrap();
+        session.write(
+            "default.project.json5",
+            &project.replace("name: \"ServeBasic\"", "name: \"Renamed\""),
+        );
+        session.assert_matches_build();
+        assert_eq!(session.info().project_name, "Renamed");
     });
 }
 
@@ -679,6 +687,10 @@ fn read_answers_404_for_unknown_ids_and_400_for_malformed_ones() {
             .get(&format!("/api/read/{util},{unknown}"))
             .assert_error(404, "NotFound");
         assert!(details.details.contains(unknown));
+        // The nil id is well formed; no instance has it.
+        session
+            .get(&format!("/api/read/{}", "0".repeat(32)))
+            .assert_error(404, "NotFound");
         session.get("/api/read/xyz").assert_error(400, "BadRequest");
         session
             .get(&format!("/api/read/{util},"))

@@ -23,7 +23,8 @@ pub async fn server_info(State(state): State<AppState>, encoding: Encoding) -> R
         session_id: session.session_id().to_string(),
         server_version: SERVER_VERSION.to_string(),
         protocol_version: PROTOCOL_VERSION,
-        project_name: project.name.clone(),
+        // The live root's name: an edit to the project's `name` renames it.
+        project_name: session.tree().dom().root().name.clone(),
         expected_place_ids: project.serve_place_ids.as_ref().map(as_floats),
         unexpected_place_ids: project.blocked_place_ids.as_ref().map(as_floats),
         place_id: project.place_id.map(|id| id as f64),
@@ -43,8 +44,15 @@ pub async fn read(
 ) -> Response {
     let mut requested = Vec::new();
     for part in ids.split(',') {
-        match wire::parse_id(part.trim()) {
+        let part = part.trim();
+        match wire::parse_id(part) {
             Some(id) => requested.push(id),
+            // Well formed, but the nil id: no instance has it.
+            None if part.len() == 32 && part.bytes().all(|b| b == b'0') => {
+                return encoding.error(ApiError::not_found(format!(
+                    "no instance has the id {part} (the nil id)"
+                )))
+            }
             None => {
                 return encoding.error(ApiError::bad_request(format!(
                     "malformed instance id {part:?}: ids are 32 hex digits, separated by commas"
