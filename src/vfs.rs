@@ -129,10 +129,14 @@ impl Vfs {
     /// Reads a whole file as UTF-8, with an error that says which file is not UTF-8.
     pub fn read_to_string(&self, path: &Path) -> io::Result<String> {
         let bytes = self.read(path)?;
-        String::from_utf8(bytes).map_err(|_| {
+        // Callers name the file; the message says what is wrong with it.
+        String::from_utf8(bytes).map_err(|err| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("{} is not valid UTF-8", path.display()),
+                format!(
+                    "not valid UTF-8 text (byte {} is not part of a UTF-8 character)",
+                    err.utf8_error().valid_up_to()
+                ),
             )
         })
     }
