@@ -113,9 +113,14 @@ fn line_beyond_nesting(text: &str, max: usize) -> Option<usize> {
 }
 
 /// `json5` appends " at line X column Y" to its messages; we report position separately.
+/// Its "EOF parsing object" points at where the object opens: say so.
 fn strip_position_suffix(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(index) => message[..index].to_string(),
+    let message = match message.rfind(" at line ") {
+        Some(index) => &message[..index],
+        None => message,
+    };
+    match message.strip_prefix("EOF parsing ") {
+        Some(what) => format!("the file ends before the {what} that opens here is closed"),
         None => message.to_string(),
     }
 }
@@ -331,6 +336,17 @@ impl<'de> Visitor<'de> for ValueVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_file_says_which_bracket_is_left_open() {
+        let err = parse("{\n  a: 1,\n  b: [\n    1,\n").unwrap_err();
+        assert!(
+            err.message.starts_with("the file ends before the"),
+            "{}",
+            err.message
+        );
+        assert!(err.line.is_some());
+    }
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
