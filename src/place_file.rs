@@ -161,6 +161,13 @@ pub fn write(path: &Path, dom: &WeakDom) -> Result<(), PlaceFileError> {
         path: path.to_path_buf(),
         message,
     };
+    if kind.is_xml() {
+        // rbx_xml writes a value of the wrong type for its property (a Vector2 `Size`) as
+        // it is, where rbx_binary refuses it; both formats refuse the same projects, and
+        // Studio never sees such a value.
+        rbx_binary::to_writer(std::io::sink(), dom, &refs)
+            .map_err(|e| failed(format!("could not encode: {e}")))?;
+    }
     let file = std::fs::File::create(path).map_err(|e| failed(e.to_string()))?;
     let mut writer = BufWriter::with_capacity(1 << 20, file);
     if kind.is_xml() {

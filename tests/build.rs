@@ -221,6 +221,33 @@ fn cli_builds_every_output_format() {
         stderr.contains("out.zip") && stderr.contains(".rbxl"),
         "{stderr}"
     );
+
+    // A value of the wrong type for its property is refused by every format alike, and
+    // the error names the output, not the temporary file written first.
+    let project = temp.path().join("wrong-type");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("default.project.json5"),
+        "{ name: \"W\", tree: { $className: \"Folder\", X: { $className: \"Part\", $properties: { Size: { Vector2: [1, 2] } } } } }\n",
+    )
+    .unwrap();
+    for extension in ["rbxm", "rbxmx"] {
+        let output = project.join(format!("out.{extension}"));
+        let result = std::process::Command::new(common::atlas_bin())
+            .args([
+                "build",
+                project.to_str().unwrap(),
+                "-o",
+                output.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(!result.status.success(), "{extension}: {stderr}");
+        assert!(stderr.contains("Part.Size"), "{stderr}");
+        assert!(!stderr.contains("atlas-tmp"), "{stderr}");
+        assert!(!output.exists());
+    }
 }
 
 #[test]

@@ -77,8 +77,12 @@ fn write_output(output: &std::path::Path, dom: &rbx_dom_weak::WeakDom) -> anyhow
         .unwrap_or_default();
     // The temporary file keeps the extension: it picks the format.
     let temp = folder.join(format!(".{name}.atlas-tmp.{extension}"));
+    // The caller names the output; the temporary file's name would only confuse.
     let written = place_file::write(&temp, dom)
-        .map_err(anyhow::Error::from)
+        .map_err(|err| match err {
+            place_file::PlaceFileError::Failed { message, .. } => anyhow::anyhow!(message),
+            other => other.into(),
+        })
         .and_then(|()| std::fs::rename(&temp, output).map_err(anyhow::Error::from));
     if written.is_err() {
         let _ = std::fs::remove_file(&temp);
