@@ -89,7 +89,11 @@ pub fn resolve_references(dom: &mut WeakDom, metadata: &HashMap<Ref, InstanceMet
                 if let Some(target) = attribute_text(value).and_then(|id| ids.get(id)) {
                     resolved.push((property.to_string(), *target));
                 } else {
-                    log::warn!("{name}: no instance has the id {value:?}");
+                    log::warn!(
+                        "{name} on {}: no instance has the id {}",
+                        dom.full_path_of(referent, "/"),
+                        shown(value)
+                    );
                 }
             }
         }
@@ -103,10 +107,22 @@ pub fn resolve_references(dom: &mut WeakDom, metadata: &HashMap<Ref, InstanceMet
                         resolved.push((property.to_string(), target));
                     }
                     None => log::warn!(
-                        "{} on {}: could not resolve the path {value:?}",
+                        "{} on {}: could not resolve the path {}",
                         name,
-                        dom.full_path_of(referent, "/")
+                        dom.full_path_of(referent, "/"),
+                        shown(value)
                     ),
+                }
+            }
+        }
+        if let Some(instance) = dom.get_by_ref(referent) {
+            for (property, _) in &resolved {
+                if let Some(problem) = not_a_reference(instance.class.as_str(), property) {
+                    log::warn!(
+                        "the reference attribute for {property} on {}: {problem}; set anyway, \
+                         but Roblox will not use it",
+                        dom.full_path_of(referent, "/")
+                    );
                 }
             }
         }
@@ -137,6 +153,39 @@ pub fn resolve_references(dom: &mut WeakDom, metadata: &HashMap<Ref, InstanceMet
             instance
                 .properties
                 .insert(property.as_str().into(), Variant::Ref(target));
+        }
+    }
+}
+
+/// An attribute value as a user wrote it: its text, or its type when it is no text.
+fn shown(value: &Variant) -> String {
+    match attribute_text(value) {
+        Some(text) => format!("{text:?}"),
+        None => format!("(a {:?} value, not a string)", value.ty()),
+    }
+}
+
+/// Why `class.property` cannot hold a reference, if the reflection database knows the
+/// class and says it cannot.
+fn not_a_reference(class: &str, property: &str) -> Option<String> {
+    let database = crate::properties::database();
+    let mut current = database.classes.get(class)?;
+    loop {
+        if let Some(descriptor) = current.properties.get(property) {
+            return match &descriptor.data_type {
+                rbx_reflection::DataType::Value(rbx_dom_weak::types::VariantType::Ref) => None,
+                rbx_reflection::DataType::Value(ty) => Some(format!(
+                    "{class}.{property} is not a reference property (it holds {ty:?} values)"
+                )),
+                rbx_reflection::DataType::Enum(name) => Some(format!(
+                    "{class}.{property} is not a reference property (it holds Enum.{name})"
+                )),
+                _ => Some(format!("{class}.{property} is not a reference property")),
+            };
+        }
+        match current.superclass.and_then(|s| database.classes.get(s)) {
+            Some(superclass) => current = superclass,
+            None => return Some(format!("{class} has no property {property}")),
         }
     }
 }
@@ -216,6 +265,22 @@ pub fn resolve_path(
 mod tests {
     use super::*;
     use rbx_dom_weak::types::Attributes;
+
+    #[test]
+    fn reference_attributes_for_properties_that_hold_none_are_named() {
+        assert_eq!(not_a_reference("ObjectValue", "Value"), None);
+        assert_eq!(not_a_reference("Model", "PrimaryPart"), None);
+        assert_eq!(not_a_reference("NotAClass", "Anything"), None);
+        let name = not_a_reference("Part", "Name").unwrap();
+        assert!(
+            name.contains("Part.Name is not a reference property"),
+            "{name}"
+        );
+        let nope = not_a_reference("Folder", "Nope").unwrap();
+        assert_eq!(nope, "Folder has no property Nope");
+        assert_eq!(shown(&Variant::String("..".into())), "\"..\"");
+        assert!(shown(&Variant::Float64(5.0)).contains("Float64"));
+    }
 
     fn named(class: &str, name: &str, fs: &str) -> InstanceSnapshot {
         let mut s = InstanceSnapshot::new(class, name);
