@@ -38,9 +38,12 @@ pub fn unknown_class_warnings(dom: &rbx_dom_weak::WeakDom) -> Vec<String> {
     unknown
         .into_iter()
         .map(|(class, (count, first))| {
+            let first = match dom.full_path_of(first, ".") {
+                path if path.is_empty() => "the project's root".to_string(),
+                path => path,
+            };
             format!(
-                "{count} instance(s) of class `{class}`, which Roblox does not know (first: {}); check the spelling",
-                dom.full_path_of(first, ".")
+                "{count} instance(s) of class `{class}`, which Roblox does not know (first: {first}); check the spelling"
             )
         })
         .collect()

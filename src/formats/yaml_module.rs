@@ -73,7 +73,13 @@ fn key_to_luau(key: &Yaml) -> Result<String, String> {
         Yaml::Real(text) => Ok(format!("[{}]", real(text)?)),
         Yaml::Boolean(b) => Ok(format!("[{b}]")),
         other => Err(format!(
-            "a mapping key must be a string, a number or a boolean, not {other:?}"
+            "a mapping key must be a string, a number or a boolean, not {}",
+            match other {
+                Yaml::Array(_) => "a list",
+                Yaml::Hash(_) => "a mapping",
+                Yaml::Null => "null",
+                _ => "an alias or a bad value",
+            }
         )),
     }
 }
