@@ -29,6 +29,8 @@ const TOLERATED_TOP_LEVEL_KEYS: [&str; 4] = [
 pub enum ProjectError {
     #[error("no project file found in {}: expected default.project.json5 or default.project.json", .0.display())]
     NotFound(PathBuf),
+    #[error("{}: no such project file or folder", .0.display())]
+    FileMissing(PathBuf),
     #[error("{}: {source}", .path.display())]
     Io {
         path: PathBuf,
@@ -195,7 +197,12 @@ pub fn locate(path: &Path) -> Result<PathBuf, ProjectError> {
         if path.is_file() {
             return Ok(path.to_path_buf());
         }
-        return Err(ProjectError::NotFound(path.to_path_buf()));
+        if !path.is_dir() {
+            return Err(ProjectError::FileMissing(path.to_path_buf()));
+        }
+    }
+    if !path.exists() {
+        return Err(ProjectError::FileMissing(path.to_path_buf()));
     }
     for default in DEFAULT_PROJECT_NAMES {
         let candidate = path.join(default);
@@ -803,6 +810,25 @@ pub fn node_to_value(node: &ProjectNode) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_project_is_named_as_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing_file = dir.path().join("nope.project.json5");
+        let err = locate(&missing_file).unwrap_err().to_string();
+        assert!(
+            err.ends_with("nope.project.json5: no such project file or folder"),
+            "{err}"
+        );
+        let missing_folder = dir.path().join("gone");
+        assert!(matches!(
+            locate(&missing_folder),
+            Err(ProjectError::FileMissing(_))
+        ));
+        // A folder without a default project says what it looked for.
+        let err = locate(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("expected default.project.json5"), "{err}");
+    }
 
     fn parse_str(text: &str) -> Result<Project, ProjectError> {
         parse(text, Path::new("/tmp/game/default.project.json5"))
