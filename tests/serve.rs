@@ -480,16 +480,17 @@ fn a_new_broken_file_does_not_hold_back_edits_to_its_siblings() {
         let util = tree.expect_id("ReplicatedStorage/Util");
         let helper = tree.expect_id("ReplicatedStorage/Lib/Helper");
         let mut socket = session.connect(tree.response.message_cursor, false);
-        // Half-saved new files: the folders holding them no longer read.
+        // Half-saved new files: the folders holding them no longer read. The first arrives
+        // in the same batch as an edit beside it, the second before one.
         std::fs::write(session.path("src/shared/Broken.luau"), b"return \"\xff\"\n").unwrap();
-        session.write("src/shared/Lib/Half.model.json5", "{ className: \"Fo");
-        std::thread::sleep(Duration::from_millis(300));
         session.write("src/shared/Util.luau", "return 'edited'\n");
         socket.wait_for(
             "the edit beside a broken new file",
             |m| updated_property(m, &util, "Source", &string("return 'edited'\n")),
             session,
         );
+        session.write("src/shared/Lib/Half.model.json5", "{ className: \"Fo");
+        std::thread::sleep(Duration::from_millis(300));
         session.write("src/shared/Lib/Helper.luau", "return 'helped'\n");
         socket.wait_for(
             "the edit beside a broken new model file",

@@ -205,6 +205,7 @@ impl Processor {
         let started = Instant::now();
         let mut tree = self.tree.write().unwrap_or_else(|e| e.into_inner());
         let mut applied = AppliedPatchSet::default();
+        // Each changed path's own instance, before the outermost of them are chosen.
         let requested = ids.clone();
         let retried = self.failed.borrow().keys().copied().collect::<Vec<_>>();
         if !retried.is_empty() {
@@ -212,8 +213,8 @@ impl Processor {
                 .borrow_mut()
                 .retain(|id, _| tree.dom().get_by_ref(*id).is_some());
             ids.extend(retried);
-            ids = outermost(&tree, ids);
         }
+        ids = outermost(&tree, ids);
         let mut unreadable = Vec::new();
         for id in ids {
             if !self.read_again(&mut tree, id, &mut applied) {
@@ -373,8 +374,9 @@ pub(crate) fn entry_folders(metadata: &InstanceMetadata) -> impl Iterator<Item =
 }
 
 /// The instances to re-read for a batch of paths: for each path, those registered at the
-/// nearest path up its ancestry; then only the topmost of them (re-reading an instance
-/// re-reads its descendants).
+/// nearest path up its ancestry, each once (`apply` keeps the topmost of them, since
+/// re-reading an instance re-reads its descendants, and falls back on the others when
+/// that read fails).
 fn affected_instances(tree: &Tree, paths: &[PathBuf]) -> Vec<Ref> {
     let mut found: Vec<Ref> = Vec::new();
     let mut set: HashSet<Ref> = HashSet::new();
@@ -394,7 +396,7 @@ fn affected_instances(tree: &Tree, paths: &[PathBuf]) -> Vec<Ref> {
             break;
         }
     }
-    outermost(tree, found)
+    found
 }
 
 /// The instances of `ids` none of whose ancestors is in `ids` (reading an instance
