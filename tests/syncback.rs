@@ -1008,6 +1008,31 @@ fn a_rojo_template_project_syncs_without_change() {
         json["tree"]["Workspace"]["$properties"]["FilteringEnabled"],
         true
     );
+
+    // Elsewhere a value place files do not keep may mirror one they do: a Part's Position
+    // is its CFrame's. Moving the part must not leave the old Position to undo the move.
+    let moved = text.replace(
+        r#""Workspace": {"#,
+        r#""Workspace": { "Brick": { "$className": "Part", "$properties": { "Position": [0, 10, 0], "Anchored": true } },"#,
+    );
+    assert_ne!(moved, text);
+    std::fs::write(project.join("default.project.json"), &moved).unwrap();
+    let mut edited = util::build(project);
+    util::set_property(
+        &mut edited,
+        "Brick",
+        "CFrame",
+        rbx_dom_weak::types::Variant::CFrame(rbx_dom_weak::types::CFrame::new(
+            rbx_dom_weak::types::Vector3::new(5.0, 20.0, 5.0),
+            rbx_dom_weak::types::Matrix3::identity(),
+        )),
+    );
+    util::run(project, edited, SyncbackMode::Clean);
+    let text = std::fs::read_to_string(project.join("default.project.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).expect(&text);
+    let brick = &json["tree"]["Workspace"]["Brick"]["$properties"];
+    assert!(brick.get("Position").is_none(), "{text}");
+    assert_eq!(brick["CFrame"][0], 5, "{text}");
 }
 
 #[test]

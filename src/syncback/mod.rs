@@ -404,14 +404,20 @@ fn apply_node(tree: &mut ProjectNode, data: &emit::NodeData, rules: &rules::Comp
     }
     // A value written out although it is the default builds the same as no value: it
     // stays, so the project file is not rewritten (and does not lose its comments) for it.
-    // So does one syncback never writes (ignored by the rules, or not kept in place
-    // files, such as Workspace.FilteringEnabled): the place cannot say it changed.
+    // So does a value the rules tell syncback to ignore, and a service's value place files
+    // do not keep (Workspace.FilteringEnabled): the place cannot say it changed. Only a
+    // service's: elsewhere such a property may mirror one the place does carry (a Part's
+    // Position is its CFrame's), and a stale copy would undo the change.
     for (name, old) in &node.properties {
         let is_default = filter::default_value(&data.class_name, name).is_some_and(|default| {
             properties::decode_property(&data.class_name, name, old)
                 .is_ok_and(|decoded| filter::identical(&decoded, default))
         });
-        let unknowable = filter::never_written(rules, &data.class_name, name).is_some();
+        let unknowable = match filter::never_written(rules, &data.class_name, name) {
+            Some(filter::Skip::Ignored) => true,
+            Some(_) => filter::is_service(&data.class_name),
+            None => false,
+        };
         if (is_default || unknowable) && !new_properties.contains_key(name) {
             new_properties.insert(name.clone(), old.clone());
         }
