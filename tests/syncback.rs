@@ -660,6 +660,28 @@ fn a_node_inside_its_parents_folder_is_written_once() {
         );
         assert_eq!(util::tree_bytes(project), before);
     }
+
+    // The double is the sibling that says what the node says, not any sibling of that
+    // name: a Folder `Foo` beside the node's `Foo.luau` is a sibling of its own.
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path();
+    util::write_files(
+        project,
+        &[
+            (
+                "default.project.json5",
+                "{ name: \"n\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\", X: { $path: \"src/Foo.luau\" } } } }\n",
+            ),
+            ("src/Foo/Kid/.gitkeep", ""),
+            ("src/Foo.luau", "return 1\n"),
+        ],
+    );
+    let before = util::tree_bytes(project);
+    for _ in 0..2 {
+        util::run(project, util::build(project), SyncbackMode::Clean);
+        assert_eq!(util::tree_bytes(project), before);
+        assert!(project.join("src/Foo/Kid").is_dir());
+    }
 }
 
 #[test]

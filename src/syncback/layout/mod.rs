@@ -205,13 +205,40 @@ fn csv_exact(instance: &Instance) -> bool {
 
 /// The name the build gives what is at `target` when it reads the folder holding it: a
 /// folder's own name, a file's name up to its first dot.
-fn name_read_from(target: &Path) -> String {
+fn name_read_from(target: &Path) -> Option<String> {
     let name = file_name(target);
-    if target.is_dir() {
+    let base = if target.is_dir() {
         name
     } else {
-        name.split('.').next().unwrap_or_default().to_string()
-    }
+        formats::builtin_rule(&name)?.1
+    };
+    Some(formats::strip_dedup_suffix(&base).to_string())
+}
+
+/// Whether two subtrees of the place say the same: classes, values (references only by
+/// being set) and children in order; the roots' names are not compared (a node's is its
+/// key, its double's the file's).
+fn same_subtree(dom: &WeakDom, a: Ref, b: Ref, compare_names: bool) -> bool {
+    let (Some(x), Some(y)) = (dom.get_by_ref(a), dom.get_by_ref(b)) else {
+        return false;
+    };
+    let same_values = x.properties.len() == y.properties.len()
+        && x.properties.iter().all(|(key, value)| {
+            y.properties
+                .get(key)
+                .is_some_and(|other| match (value, other) {
+                    (Variant::Ref(p), Variant::Ref(q)) => p.is_some() == q.is_some(),
+                    _ => filter::identical(value, other),
+                })
+        });
+    x.class == y.class
+        && (!compare_names || x.name == y.name)
+        && same_values
+        && x.children().len() == y.children().len()
+        && x.children()
+            .iter()
+            .zip(y.children())
+            .all(|(p, q)| same_subtree(dom, *p, *q, true))
 }
 
 fn collect_paths(node: &ProjectNode, folder: &Path, out: &mut HashSet<PathBuf>) {
@@ -604,7 +631,7 @@ impl<'a> Planner<'a> {
             for child_key in node.children.keys() {
                 ns.reserve(child_key);
             }
-            let plain = self.without_doubles(node, &key_path, dir_path, remaining);
+            let plain = self.without_doubles(node, &key_path, dir_path, &matched, remaining);
             self.layout_dir_children(referent, dir_path, plain, ns);
         }
 
@@ -761,31 +788,40 @@ pub fn form_path(form: &Form) -> PathBuf {
 }
 
 impl Planner<'_> {
-    /// A project child whose `$path` lies in its parent's `$path` folder is read twice by
-    /// the build: as the node, and as an entry of that folder. The place then holds it
-    /// twice; the node writes it, and its double among the folder's children is left out
-    /// (written beside it, it would come back once more on every build).
+    /// A project child whose `$path` lies directly in its parent's `$path` folder is read
+    /// twice by the build: as the node, and as an entry of that folder. The place then
+    /// holds it twice; the node writes it, and its double among the folder's children is
+    /// left out (written beside it, it would come back once more on every build). A
+    /// double is a sibling named as the build names that entry that says exactly what the
+    /// node's instance says; anything else is a sibling of its own and is written.
     fn without_doubles(
         &mut self,
         node: &ProjectNode,
         key_path: &[String],
         dir: &Path,
+        matched: &[(String, Option<Ref>)],
         mut plain: Vec<Ref>,
     ) -> Vec<Ref> {
         let folder = self.project.folder().to_path_buf();
-        for (child_key, child) in &node.children {
+        for (child_key, node_instance) in matched {
+            let (Some(child), Some(node_instance)) = (node.children.get(child_key), node_instance)
+            else {
+                continue;
+            };
             let Some(target) = child.path.as_ref().map(|p| folder.join(p.path())) else {
                 continue;
             };
             if target.parent() != Some(dir) || !target.exists() {
                 continue;
             }
-            let name = name_read_from(&target);
+            let Some(name) = name_read_from(&target) else {
+                continue;
+            };
             let dom = self.dom;
-            let Some(index) = plain
-                .iter()
-                .position(|r| dom.get_by_ref(*r).is_some_and(|i| i.name == name))
-            else {
+            let Some(index) = plain.iter().position(|r| {
+                dom.get_by_ref(*r).is_some_and(|i| i.name == name)
+                    && same_subtree(dom, *r, *node_instance, false)
+            }) else {
                 continue;
             };
             let double = plain.remove(index);
