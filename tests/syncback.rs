@@ -309,6 +309,44 @@ fn many_duplicates_keep_their_files_in_incremental_mode() {
     assert_eq!(util::tree_bytes(temp.path()), before);
 }
 
+/// Incremental mode keeps the files of unchanged same-named siblings; a new sibling of
+/// that name still numbers after them, so the build gives all back in place order.
+#[test]
+fn a_new_same_named_sibling_comes_last_in_incremental_mode() {
+    use rbx_dom_weak::InstanceBuilder;
+    let place = |extra: bool| {
+        let mut workspace = InstanceBuilder::new("Workspace")
+            .with_name("Workspace")
+            .with_child(InstanceBuilder::new("Part").with_name("Door"))
+            .with_child(
+                InstanceBuilder::new("Model")
+                    .with_name("Door")
+                    .with_child(InstanceBuilder::new("Part").with_name("Knob")),
+            );
+        if extra {
+            workspace.add_child(
+                InstanceBuilder::new("ModuleScript")
+                    .with_name("Door")
+                    .with_property("Source", "return 'new'\n"),
+            );
+        }
+        rbx_dom_weak::WeakDom::new(InstanceBuilder::new("DataModel").with_child(workspace))
+    };
+    let classes = |dom: &rbx_dom_weak::WeakDom| -> Vec<String> {
+        let workspace = dom.descendants().find(|i| i.class == "Workspace").unwrap();
+        workspace
+            .children()
+            .iter()
+            .map(|c| dom.get_by_ref(*c).unwrap().class.to_string())
+            .collect()
+    };
+    let temp = tempfile::tempdir().unwrap();
+    util::write_standard_project(temp.path());
+    util::run(temp.path(), place(false), SyncbackMode::Clean);
+    util::run(temp.path(), place(true), SyncbackMode::Incremental);
+    assert_eq!(classes(&util::build(temp.path())), classes(&place(true)));
+}
+
 /// A chain of 400 nested folders (far deeper than real places) with a script and a model
 /// at the bottom syncs back in both modes and builds to the same tree: no phase collects
 /// paths in a way that blows up on a deep place. Folders are read recursively, so this runs

@@ -121,6 +121,24 @@ impl Namespace {
         self.taken.insert(Namespace::key(name));
     }
 
+    /// Marks `name` as taken by a sibling whose file incremental mode keeps: a later claim
+    /// of the same base numbers after it, so a new same-named sibling still comes after
+    /// the kept ones in the build.
+    pub fn keep(&mut self, name: &str) {
+        let base = match crate::formats::builtin_rule(name) {
+            Some((_, base)) => base,
+            None => name.split('.').next().unwrap_or(name).to_string(),
+        };
+        let stem = crate::formats::strip_dedup_suffix(&base);
+        let n = base[stem.len()..]
+            .strip_prefix('~')
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(1);
+        let last = self.last_suffix.entry(Namespace::key(stem)).or_insert(n);
+        *last = (*last).max(n);
+        self.taken.insert(Namespace::key(name));
+    }
+
     pub fn is_taken(&self, name: &str) -> bool {
         self.taken.contains(&Namespace::key(name))
     }
@@ -168,7 +186,7 @@ impl Namespace {
     /// Claims an exact name (kept from an existing file in incremental mode).
     pub fn claim_exact(&mut self, names: &[String]) {
         for name in names {
-            self.reserve(name);
+            self.keep(name);
         }
     }
 }
@@ -235,7 +253,8 @@ mod tests {
     #[test]
     fn many_duplicates_resume_where_the_last_claim_stopped() {
         let mut ns = Namespace::new();
-        ns.reserve("Part~3.model.json5");
+        // A kept `Part~3` comes first: claims number after it.
+        ns.keep("Part~3.model.json5");
         let entries: Vec<String> = (0..6)
             .map(|i| {
                 let base = if i % 2 == 0 { "Part" } else { "PART" };
@@ -245,26 +264,35 @@ mod tests {
         assert_eq!(
             entries,
             [
-                "Part.model.json5",
-                "PART~2.model.json5",
                 "Part~4.model.json5",
                 "PART~5.model.json5",
                 "Part~6.model.json5",
                 "PART~7.model.json5",
+                "Part~8.model.json5",
+                "PART~9.model.json5",
             ]
         );
         // Another kind of file numbers on after them (place order survives the build).
-        assert_eq!(ns.claim("Part", &[""]).1, "Part~8");
-        // A name reserved after a claim is still skipped.
-        ns.reserve("part~9.model.json5");
-        assert_eq!(ns.claim("Part", &[".model.json5"]).1, "Part~10.model.json5");
+        assert_eq!(ns.claim("Part", &[""]).1, "Part~10");
+        // A name kept after a claim is skipped, and numbered after.
+        ns.keep("part~11.model.json5");
+        assert_eq!(ns.claim("Part", &[".model.json5"]).1, "Part~12.model.json5");
         // Scripts need their meta file name free too, whatever claimed it.
-        ns.reserve("Part~11.meta.json5");
+        ns.reserve("Part~13.meta.json5");
         assert_eq!(
             ns.claim("Part", &[".luau", ".meta.json5"]).1,
-            "Part~12.luau",
-            "Part~11.meta.json5 is taken"
+            "Part~14.luau",
+            "Part~13.meta.json5 is taken"
         );
+        // Kept siblings (incremental mode) of every kind come before a new one.
+        let mut kept = Namespace::new();
+        kept.keep("Door.model.json5");
+        kept.keep("Door~2");
+        kept.keep("Door~3.server.luau");
+        // A merely reserved name (a protected file) is skipped but does not push claims on.
+        kept.reserve("Window~5.model.json5");
+        assert_eq!(kept.claim("Window", &[""]).1, "Window");
+        assert_eq!(kept.claim("Door", &[""]).1, "Door~4");
         // A base claimed for the first time still starts without a suffix.
         ns.reserve("Bolt.meta.json5");
         assert_eq!(ns.claim("Bolt", &[".luau", ".meta.json5"]).1, "Bolt~2.luau");

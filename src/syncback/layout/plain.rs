@@ -256,7 +256,7 @@ impl Planner<'_> {
                     if matches!(old.form(*old_child), Some(OldForm::File(..))) {
                         ns.reserve(&format!("{}.meta.json5", formats::meta::meta_base(&name)));
                     }
-                    ns.reserve(&name);
+                    ns.keep(&name);
                 }
             }
         }
