@@ -723,6 +723,51 @@ fn a_node_inside_its_parents_folder_is_written_once() {
 }
 
 #[test]
+fn a_link_to_nothing_where_a_file_goes_is_replaced_not_written_through() {
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path().join("project");
+    util::write_files(
+        &project,
+        &[
+            (
+                "default.project.json5",
+                "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" } } }\n",
+            ),
+            ("src/Other.luau", "return 0\n"),
+        ],
+    );
+    let mut place = util::build(&project);
+    let storage = place
+        .descendants()
+        .find(|i| i.class == "ReplicatedStorage")
+        .unwrap()
+        .referent();
+    place.insert(
+        storage,
+        rbx_dom_weak::InstanceBuilder::new("ModuleScript")
+            .with_name("Foo")
+            .with_property("Source", "return 1\n"),
+    );
+    let link = project.join("src/Foo.luau");
+    std::os::unix::fs::symlink("../../outside/Foo.luau", &link).unwrap();
+    util::run(&project, place, SyncbackMode::Clean);
+    assert!(
+        !temp.path().join("outside").exists(),
+        "written through the link"
+    );
+    assert_eq!(std::fs::read_to_string(&link).unwrap(), "return 1\n");
+    assert!(!std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    atlas::syncback::undo(&project).unwrap();
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        Path::new("../../outside/Foo.luau")
+    );
+}
+
+#[test]
 fn cli_never_removes_the_place_it_reads() {
     // `$path: "."`: the place saved in the project folder lies in a synced folder and makes
     // no instance, so clean mode would take it for an orphan.

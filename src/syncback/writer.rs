@@ -77,7 +77,10 @@ pub fn classify(
                         Ok(bytes) if bytes == file.contents => State::Unchanged,
                         _ => State::Overwritten,
                     },
-                    Err(_) => State::Created,
+                    // Something is there that does not read as a file: a link to nothing.
+                    // It is saved and replaced, never written through (its target may lie
+                    // outside the project).
+                    Err(_) => State::Overwritten,
                 }
             }
         })
