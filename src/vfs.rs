@@ -126,7 +126,7 @@ impl Vfs {
         }
     }
 
-    /// Reads a whole file as UTF-8, with an error that says which file is not UTF-8.
+    /// Reads a whole file as UTF-8, with an error that says where it stops being UTF-8.
     pub fn read_to_string(&self, path: &Path) -> io::Result<String> {
         let bytes = self.read(path)?;
         // Callers name the file; the message says what is wrong with it.

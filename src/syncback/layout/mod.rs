@@ -204,7 +204,8 @@ fn csv_exact(instance: &Instance) -> bool {
 }
 
 /// The name the build gives what is at `target` when it reads the folder holding it: a
-/// folder's own name, a file's name up to its first dot.
+/// folder's own name, a file's name without its kind's suffix, either without a `~N`
+/// (`None` for a file no built-in rule reads).
 fn name_read_from(target: &Path) -> Option<String> {
     let name = file_name(target);
     let base = if target.is_dir() {
