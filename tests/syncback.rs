@@ -347,6 +347,58 @@ fn a_new_same_named_sibling_comes_last_in_incremental_mode() {
     assert_eq!(classes(&util::build(temp.path())), classes(&place(true)));
 }
 
+/// In incremental mode a `.lua` script that gains children keeps its spelling: it becomes
+/// a folder with `init.lua` (or `init.server.lua`), not `init.luau`.
+#[test]
+fn a_lua_script_that_gains_children_keeps_its_spelling() {
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path();
+    util::write_files(
+        project,
+        &[
+            (
+                "default.project.json5",
+                "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" }, ServerScriptService: { $path: \"server\" } } }\n",
+            ),
+            ("src/Mod.lua", "return {}\n"),
+            ("server/Run.server.lua", "print(1)\n"),
+        ],
+    );
+    let mut place = util::build(project);
+    for parent in ["Mod", "Run"] {
+        let at = place
+            .descendants()
+            .find(|i| i.name == parent)
+            .unwrap()
+            .referent();
+        place.insert(
+            at,
+            rbx_dom_weak::InstanceBuilder::new("ModuleScript")
+                .with_name("Child")
+                .with_property("Source", "return 1\n"),
+        );
+    }
+    util::run(project, place, SyncbackMode::Incremental);
+    assert_eq!(
+        std::fs::read_to_string(project.join("src/Mod/init.lua")).unwrap(),
+        "return {}\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.join("server/Run/init.server.lua")).unwrap(),
+        "print(1)\n"
+    );
+    assert!(!project.join("src/Mod.lua").exists());
+    assert!(!project.join("server/Run.server.lua").exists());
+    let built = util::build(project);
+    let run = built.descendants().find(|i| i.name == "Run").unwrap();
+    assert_eq!(run.class, "Script");
+    assert_eq!(run.children().len(), 1);
+    let before = util::tree_bytes(project);
+    let again = util::run(project, util::build(project), SyncbackMode::Incremental);
+    assert!(again.written.is_empty(), "{:?}", again.written);
+    assert_eq!(util::tree_bytes(project), before);
+}
+
 /// A chain of 400 nested folders (far deeper than real places) with a script and a model
 /// at the bottom syncs back in both modes and builds to the same tree: no phase collects
 /// paths in a way that blows up on a deep place. Folders are read recursively, so this runs

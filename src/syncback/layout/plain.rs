@@ -11,7 +11,7 @@ use super::{
     csv_exact, file_name, form_path, relative_to, script_kind, string_prop, Form, Init, Kind,
     Placement, Planner, DIR_CLASSES,
 };
-use crate::formats::{self, script, FileRule};
+use crate::formats::{self, script, FileRule, ScriptKind};
 use crate::syncback::filter;
 use crate::syncback::naming::{self, Namespace};
 use crate::syncback::old_tree::{OldForm, OldTree, Sameness};
@@ -347,7 +347,13 @@ impl Planner<'_> {
                     self.old_segments(referent, parent, old_ref, old);
                     return;
                 }
-                Reuse::OldForm(form) => {
+                // A file turned folder (its folder is new) whose name a sibling already
+                // holds is laid out anew.
+                Reuse::OldForm(form)
+                    if !(matches!(form, Form::Dir { .. })
+                        && !form_path(&form).exists()
+                        && ns.is_taken(&file_name(&form_path(&form)))) =>
+                {
                     ns.claim_exact(&[file_name(&form_path(&form))]);
                     let segment = file_name(&form_path(&form));
                     let needs_name = naming::slug(&instance.name)
@@ -357,7 +363,7 @@ impl Planner<'_> {
                     self.finish_plain(referent, parent, segment, form, needs_name, children);
                     return;
                 }
-                Reuse::Fresh => {}
+                Reuse::OldForm(_) | Reuse::Fresh => {}
             }
         }
         let has_children = !children.is_empty();
@@ -550,6 +556,14 @@ impl Planner<'_> {
             OldForm::File(path, rule) => {
                 if has_children {
                     return match rule {
+                        // A script that gains children becomes a folder with the init file
+                        // of the same spelling (`Mod.lua` -> `Mod/init.lua`).
+                        FileRule::Script(kind)
+                            if script_kind(instance) == Some(*kind)
+                                && string_prop(instance, "Source").is_some() =>
+                        {
+                            init_folder_for(path, *kind)
+                        }
                         FileRule::Rbxm => fits(Form::Rbxm {
                             path: path.clone(),
                             xml: false,
@@ -608,6 +622,26 @@ fn strip_for_name(segment: &str, form: &Form) -> String {
 /// `init` for the folder `dir`, naming the init script already there when it reads as the
 /// same kind (an `init.lua` stays `init.lua`, an `init.server.lua` is not renamed to
 /// `init.legacy.luau`). The first such file in the build's order is the one it reads.
+/// The folder a script file becomes when it gains children, with the init file spelled
+/// as the file was (`Mod.server.lua` -> `Mod/init.server.lua`); `None` when there is no
+/// such init file, or something is already at that folder's name.
+fn init_folder_for(file: &Path, kind: ScriptKind) -> Option<Form> {
+    let name = file.file_name()?.to_str()?;
+    let (_, base) = formats::builtin_rule(name)?;
+    let suffix = &name[base.len()..];
+    let (init, _) = formats::INIT_FILES.iter().find(|(init, rule)| {
+        *rule == FileRule::Script(kind) && init.strip_prefix("init") == Some(suffix)
+    })?;
+    let dir = file.with_file_name(&base);
+    if std::fs::symlink_metadata(&dir).is_ok() {
+        return None;
+    }
+    Some(Form::Dir {
+        dir,
+        init: Init::ScriptAt(kind, init),
+    })
+}
+
 fn existing_init(dir: &Path, init: Init) -> Init {
     let Init::Script(kind) = init else {
         return init;
