@@ -6,7 +6,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -1283,6 +1283,32 @@ fn syncback_twice_different_data() {
         "return 'from b'\n"
     );
     server.assert_matches_build();
+}
+
+#[test]
+fn a_hidden_service_the_project_maps_is_left_alone() {
+    // Studio's plugin sends the 14 visible services only: Chat, which this project maps,
+    // is not in the request, and must not be synced as if the place had emptied it.
+    let prepare = |root: &Path| {
+        let project = root.join("default.project.json5");
+        let text = std::fs::read_to_string(&project).unwrap();
+        let text = text.replacen(
+            "tree: {",
+            "tree: {\n    Chat: { $className: \"Chat\", $path: \"src/chat\" },",
+            1,
+        );
+        std::fs::write(&project, text).unwrap();
+        std::fs::create_dir_all(root.join("src/chat")).unwrap();
+        std::fs::write(root.join("src/chat/ChatMod.luau"), "return 'chat'\n").unwrap();
+    };
+    let server = TestServe::start_prepared(BASIC, &[], prepare);
+    let info = live_syncback(&server, request_from_place(&place_b(), &local_schema()));
+    assert_eq!(info.last_syncback.as_ref().map(|l| l.ok), Some(true));
+    assert_eq!(
+        std::fs::read_to_string(server.path("src/chat/ChatMod.luau")).unwrap(),
+        "return 'chat'\n"
+    );
+    assert!(!server.path("src/chat/.gitkeep").exists());
 }
 
 #[test]

@@ -114,7 +114,13 @@ impl ServeCommand {
             .map_err(|err| (err.to_string(), None))
             .and_then(|project| {
                 let folder = project.folder().to_path_buf();
-                syncback::run(&project, dom, &SyncbackOptions::default())
+                // Studio's plugin sends the visible services only: a hidden one the project
+                // maps is not in this place, and must not be emptied for that.
+                let options = SyncbackOptions {
+                    only_visible_services: true,
+                    ..Default::default()
+                };
+                syncback::run(&project, dom, &options)
                     .map(|report| (report, folder.clone()))
                     .map_err(|err| {
                         let mut backup_left = false;

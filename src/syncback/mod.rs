@@ -70,6 +70,9 @@ pub struct SyncbackOptions {
     /// Files never to remove, even where clean mode would (the `--input` place file, when
     /// it lies in a synced folder).
     pub keep: Vec<PathBuf>,
+    /// The place holds only the visible services, whatever the real place has (a live
+    /// syncback): a hidden service the project maps is left as it is.
+    pub only_visible_services: bool,
     /// Tests only: fail as if the disk were full after this many files were written, to
     /// prove that a failed write restores the project.
     #[doc(hidden)]
@@ -161,7 +164,8 @@ pub fn plan(
     dom: &WeakDom,
     options: &SyncbackOptions,
 ) -> Result<Plan, SyncbackError> {
-    let rules = rules::CompiledRules::new(project)?;
+    let mut rules = rules::CompiledRules::new(project)?;
+    rules.only_visible_services = options.only_visible_services;
     let mut warnings = Vec::new();
     let needs_old = options.mode == SyncbackMode::Incremental
         || rules.has_ignore_trees()

@@ -22,6 +22,9 @@ pub struct CompiledRules {
     pub ignore_referents: bool,
     pub ignore_hidden_services: bool,
     pub warn_duplicate_names: bool,
+    /// The place can only hold the visible services (a live syncback: the plugin sends
+    /// no others), so a hidden service the project maps is left as it is, never emptied.
+    pub only_visible_services: bool,
 }
 
 fn compile(project: &Project, globs: &[String], dir_forms: bool) -> Result<GlobSet, SyncbackError> {
@@ -74,6 +77,7 @@ impl CompiledRules {
             ignore_referents: rules.ignore_referents,
             ignore_hidden_services: project.ignores_hidden_services(),
             warn_duplicate_names: rules.warn_duplicate_names,
+            only_visible_services: false,
         })
     }
 

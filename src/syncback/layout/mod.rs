@@ -659,8 +659,20 @@ impl<'a> Planner<'a> {
             .clone()
             .or_else(|| project_node::inferred_class(&key, parent_class));
         let is_service = class.as_deref().is_some_and(filter::is_service);
+        let unsent = self.rules.only_visible_services
+            && is_service
+            && !class
+                .as_deref()
+                .is_some_and(|class| VISIBLE_SERVICES.contains(&class));
         let target = node.path.as_ref().map(|p| folder.join(p.path()));
         match target {
+            Some(target) if unsent => {
+                self.layout.protected.insert(target);
+                self.warn(format!(
+                    "project node {} is a service Studio's plugin does not send; its files are left as they are",
+                    display_key_path(key_path)
+                ));
+            }
             Some(target) if is_service && (target.is_dir() || !target.exists()) => {
                 self.layout.dir_roots.push(target.clone());
                 self.layout.empty_dirs.push(target);
