@@ -399,6 +399,73 @@ fn a_lua_script_that_gains_children_keeps_its_spelling() {
     assert_eq!(util::tree_bytes(project), before);
 }
 
+/// In incremental mode a hand-written `.meta.json` keeps its name, and its text while it
+/// says the same; when it changes it stays plain JSON.
+#[test]
+fn incremental_mode_keeps_hand_written_meta_json_files() {
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path();
+    let mod_meta = "{ // keep me\n  \"attributes\": { \"A\": 1 } }\n";
+    let folder_meta = "{\n  // the folder's own\n  \"attributes\": { \"B\": true }\n}\n";
+    util::write_files(
+        project,
+        &[
+            (
+                "default.project.json",
+                r#"{ "name": "m", "tree": { "$className": "DataModel", "ReplicatedStorage": { "$path": "src" } } }"#,
+            ),
+            ("src/Mod.lua", "return 1\n"),
+            ("src/Mod.meta.json", mod_meta),
+            ("src/Folder/init.meta.json", folder_meta),
+            ("src/Folder/Inner.lua", "return 0\n"),
+        ],
+    );
+    let mut edited = util::build(project);
+    util::set_property(
+        &mut edited,
+        "Mod",
+        "Source",
+        rbx_dom_weak::types::Variant::String("return 2\n".into()),
+    );
+    util::set_property(
+        &mut edited,
+        "Inner",
+        "Source",
+        rbx_dom_weak::types::Variant::String("return 3\n".into()),
+    );
+    util::run(project, edited, SyncbackMode::Incremental);
+    let files = util::tree_bytes(project);
+    assert_eq!(files[Path::new("src/Mod.lua")], b"return 2\n");
+    assert_eq!(files[Path::new("src/Mod.meta.json")], mod_meta.as_bytes());
+    assert_eq!(
+        files[Path::new("src/Folder/init.meta.json")],
+        folder_meta.as_bytes()
+    );
+    assert!(
+        !files
+            .keys()
+            .any(|p| p.to_string_lossy().ends_with(".json5")),
+        "{:?}",
+        files.keys()
+    );
+
+    // A changed value rewrites it, still as JSON.
+    let mut edited = util::build(project);
+    let mut attributes = rbx_dom_weak::types::Attributes::new();
+    attributes.insert("A".to_string(), rbx_dom_weak::types::Variant::Float64(5.0));
+    util::set_property(
+        &mut edited,
+        "Mod",
+        "Attributes",
+        rbx_dom_weak::types::Variant::Attributes(attributes),
+    );
+    util::run(project, edited, SyncbackMode::Incremental);
+    let text = std::fs::read_to_string(project.join("src/Mod.meta.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).expect(&text);
+    assert_eq!(json["attributes"]["A"], 5);
+    assert!(!project.join("src/Mod.meta.json5").exists());
+}
+
 /// A chain of 400 nested folders (far deeper than real places) with a script and a model
 /// at the bottom syncs back in both modes and builds to the same tree: no phase collects
 /// paths in a way that blows up on a deep place. Folders are read recursively, so this runs

@@ -462,12 +462,9 @@ impl Emitter<'_> {
                 let class_name =
                     (*init == Init::None && class != "Folder").then(|| class.to_string());
                 let meta = self.meta(instance, props, attributes, needs_name, class_name);
-                match meta.write(dir_path.join(meta::INIT_META)) {
-                    Some(file) => out.files.push(file),
-                    None if placement.children.is_empty() && !wrote_init => {
-                        out.files.push(dir::gitkeep(dir_path))
-                    }
-                    None => {}
+                let wrote_meta = self.push_meta(out, dir_path.join(meta::INIT_META), class, meta);
+                if !wrote_meta && placement.children.is_empty() && !wrote_init {
+                    out.files.push(dir::gitkeep(dir_path));
                 }
             }
             Form::Script { path, .. } | Form::Text { path } | Form::Csv { path } => {
@@ -482,9 +479,7 @@ impl Emitter<'_> {
                 let props = self.properties(instance, &skip);
                 let attributes = self.attributes(referent, instance, out);
                 let meta = self.meta(instance, props, attributes, needs_name, None);
-                if let Some(file) = meta.write(adjacent_meta_path(path)) {
-                    out.files.push(file);
-                }
+                self.push_meta(out, adjacent_meta_path(path), class, meta);
             }
             Form::Model { path, inline } => {
                 let model = self.model(referent, instance, needs_name, *inline, out);
@@ -493,6 +488,38 @@ impl Emitter<'_> {
             Form::Rbxm { path, xml } => {
                 self.rbxm_file(referent, &placement.children, path, *xml, needs_name, out);
             }
+        }
+    }
+
+    /// Writes an instance's meta file at `path` (a `.meta.json5` name); returns whether
+    /// one was written. In incremental mode a `.meta.json` the user keeps there is written
+    /// instead, and an existing meta file that still says the same keeps its text.
+    fn push_meta(
+        &self,
+        out: &mut Emitted,
+        mut path: PathBuf,
+        class: &str,
+        meta: meta::MetaFile,
+    ) -> bool {
+        if self.layout.incremental && !meta.is_empty() {
+            let json = path.with_extension("json");
+            if !path.exists() && json.is_file() {
+                path = json;
+            }
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                let same = meta::parse(&text, &path).is_ok_and(|old| same_meta(class, &old, &meta));
+                if same {
+                    out.files.push(FileWrite::new(path, text));
+                    return true;
+                }
+            }
+        }
+        match meta.write(path) {
+            Some(file) => {
+                out.files.push(file);
+                true
+            }
+            None => false,
         }
     }
 

@@ -112,6 +112,9 @@ pub struct Layout {
     pub kept: Vec<PathBuf>,
     /// The instances of those subtrees and their old counterparts.
     pub kept_pairs: Vec<(Ref, Ref)>,
+    /// Incremental mode: existing meta files keep their name (`.meta.json`) and, when they
+    /// still say the same, their text.
+    pub incremental: bool,
     pub warnings: Vec<String>,
 }
 
@@ -302,6 +305,7 @@ impl<'a> Planner<'a> {
                 empty_dirs: Vec::new(),
                 kept: Vec::new(),
                 kept_pairs: Vec::new(),
+                incremental: mode == SyncbackMode::Incremental,
                 warnings: Vec::new(),
             },
             reserved: HashMap::new(),
