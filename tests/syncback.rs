@@ -466,6 +466,38 @@ fn incremental_mode_keeps_hand_written_meta_json_files() {
     assert!(!project.join("src/Mod.meta.json5").exists());
 }
 
+#[test]
+fn a_project_node_deleted_in_studio_is_warned_about() {
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path();
+    util::write_files(
+        project,
+        &[
+            (
+                "default.project.json5",
+                "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\", Config: { $className: \"Configuration\" } } } }\n",
+            ),
+            ("src/A.luau", "return 1\n"),
+        ],
+    );
+    let mut place = util::build(project);
+    let config = place
+        .descendants()
+        .find(|i| i.name == "Config")
+        .unwrap()
+        .referent();
+    place.destroy(config);
+    let report = util::run(project, place, SyncbackMode::Clean);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("Config") && w.contains("stays in the project file")),
+        "{:?}",
+        report.warnings
+    );
+}
+
 /// A chain of 400 nested folders (far deeper than real places) with a script and a model
 /// at the bottom syncs back in both modes and builds to the same tree: no phase collects
 /// paths in a way that blows up on a deep place. Folders are read recursively, so this runs

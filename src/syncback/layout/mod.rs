@@ -688,6 +688,12 @@ impl<'a> Planner<'a> {
                     display_key_path(key_path)
                 ));
             }
+            // Syncback never removes a project node (fs-format.md §4.11): say so, since the
+            // next build brings it back.
+            None if !is_service => self.warn(format!(
+                "project node {} is not in the place; it stays in the project file (remove it there to remove it)",
+                display_key_path(key_path)
+            )),
             None => {}
         }
         for (child_key, child) in &node.children {
