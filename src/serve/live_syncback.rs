@@ -77,11 +77,25 @@ pub fn schema() -> SyncbackSchema {
             .map(|(name, data_type)| (name, data_type.ty()))
             .collect::<Vec<_>>()
     };
+    // What a plugin can send: not references (they go in `refs`), not values it cannot
+    // encode (Studio's own ids and blobs).
+    let sendable = |ty: rbx_dom_weak::types::VariantType| {
+        use rbx_dom_weak::types::VariantType;
+        !matches!(
+            ty,
+            VariantType::Ref
+                | VariantType::UniqueId
+                | VariantType::SharedString
+                | VariantType::SecurityCapabilities
+                | VariantType::MaterialColors
+                | VariantType::NetAssetRef
+        )
+    };
     let mut service_properties = BTreeMap::new();
     for service in VISIBLE_SERVICES {
         let props = property_types(service)
             .into_iter()
-            .filter(|(_, ty)| *ty != rbx_dom_weak::types::VariantType::Ref)
+            .filter(|(_, ty)| sendable(*ty))
             .map(|(name, ty)| (name.to_string(), format!("{ty:?}")))
             .collect();
         service_properties.insert(service.to_string(), props);

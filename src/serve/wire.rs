@@ -161,10 +161,17 @@ pub struct ErrorResponse {
     pub details: String,
 }
 
-/// A property value in wire form; `None` for values Studio never gets (SharedString).
+/// A property value in wire form; `None` for values Studio never gets.
 pub fn property_value(value: &Variant) -> Option<Value> {
     match value {
-        Variant::SharedString(_) => None,
+        // Values a plugin can neither set nor use: Studio makes its own ids and
+        // capabilities, and keeps shared strings, terrain colours and asset references
+        // behind APIs of their own. Sent, they would fail on every sync.
+        Variant::SharedString(_)
+        | Variant::UniqueId(_)
+        | Variant::SecurityCapabilities(_)
+        | Variant::MaterialColors(_)
+        | Variant::NetAssetRef(_) => None,
         Variant::Ref(id) => Some(Value::object([("Ref", Value::String(id_string(*id)))])),
         other => Some(properties::encode_explicit(other)),
     }
@@ -284,11 +291,14 @@ fn instance_update(update: &AppliedUpdate) -> InstanceUpdate {
         id: id_string(update.id),
         changed_name: update.changed_name.clone(),
         changed_class_name: update.changed_class_name.clone(),
+        // A removed property is sent as nil; one Studio never gets is not sent at all.
         changed_properties: update
             .changed_properties
             .iter()
-            .filter(|(_, value)| !matches!(value, Some(Variant::SharedString(_))))
-            .map(|(key, value)| (key.to_string(), value.as_ref().and_then(property_value)))
+            .filter_map(|(key, value)| match value {
+                None => Some((key.to_string(), None)),
+                Some(value) => property_value(value).map(|wire| (key.to_string(), Some(wire))),
+            })
             .collect(),
         changed_metadata: update
             .changed_ignore_unknown_instances
@@ -443,9 +453,22 @@ mod tests {
     fn updates_skip_unset_fields_and_send_nil_for_removed_properties() {
         let mut update = AppliedUpdate::new(Ref::new());
         update.changed_properties.insert("Gone".into(), None);
+        // Values a plugin cannot set are not sent at all (not sent as nil, a reset).
+        update.changed_properties.insert(
+            "UniqueId".into(),
+            Some(Variant::UniqueId(rbx_dom_weak::types::UniqueId::new(
+                1, 2, 3,
+            ))),
+        );
+        update.changed_properties.insert(
+            "Blob".into(),
+            Some(Variant::SharedString(SharedString::new(vec![1]))),
+        );
         let wire = instance_update(&update);
         let json = serde_json::to_value(&wire).unwrap();
         assert!(json.get("changedName").is_none());
         assert_eq!(json["changedProperties"]["Gone"], serde_json::Value::Null);
+        assert!(json["changedProperties"].get("UniqueId").is_none());
+        assert!(json["changedProperties"].get("Blob").is_none());
     }
 }
