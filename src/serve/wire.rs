@@ -221,8 +221,12 @@ pub fn subscribe_message(tree: &Tree, applied: &AppliedPatchSet) -> SubscribeMes
     let mut updated: Vec<InstanceUpdate> = applied
         .updated
         .iter()
-        .filter(|u| tree.dom().get_by_ref(u.id).is_some())
-        .map(instance_update)
+        .filter_map(|u| {
+            let instance = tree.dom().get_by_ref(u.id)?;
+            let class = instance.class.as_str();
+            let service = crate::syncback::filter::is_service(class).then_some(class);
+            Some(instance_update(u, service))
+        })
         .collect();
     let replaced: HashSet<Ref> = applied
         .updated
@@ -286,7 +290,10 @@ fn resend_for_replaced(tree: &Tree, replaced: &HashSet<Ref>, updated: &mut Vec<I
     }
 }
 
-fn instance_update(update: &AppliedUpdate) -> InstanceUpdate {
+/// `service`: the instance's class when it is a service. A plugin resets a removed
+/// property to the default of a fresh instance of the class, and cannot make a service:
+/// for one, the reset carries the class default instead of nil.
+fn instance_update(update: &AppliedUpdate, service: Option<&str>) -> InstanceUpdate {
     InstanceUpdate {
         id: id_string(update.id),
         changed_name: update.changed_name.clone(),
@@ -296,7 +303,12 @@ fn instance_update(update: &AppliedUpdate) -> InstanceUpdate {
             .changed_properties
             .iter()
             .filter_map(|(key, value)| match value {
-                None => Some((key.to_string(), None)),
+                None => {
+                    let default = service
+                        .and_then(|class| crate::syncback::filter::default_value(class, key))
+                        .and_then(property_value);
+                    Some((key.to_string(), default))
+                }
                 Some(value) => property_value(value).map(|wire| (key.to_string(), Some(wire))),
             })
             .collect(),
@@ -464,11 +476,20 @@ mod tests {
             "Blob".into(),
             Some(Variant::SharedString(SharedString::new(vec![1]))),
         );
-        let wire = instance_update(&update);
+        let wire = instance_update(&update, None);
         let json = serde_json::to_value(&wire).unwrap();
         assert!(json.get("changedName").is_none());
         assert_eq!(json["changedProperties"]["Gone"], serde_json::Value::Null);
         assert!(json["changedProperties"].get("UniqueId").is_none());
         assert!(json["changedProperties"].get("Blob").is_none());
+
+        // A service cannot be made afresh for its defaults: its reset carries the default.
+        let mut reset = AppliedUpdate::new(Ref::new());
+        reset.changed_properties.insert("Brightness".into(), None);
+        let json = serde_json::to_value(instance_update(&reset, Some("Lighting"))).unwrap();
+        assert!(
+            json["changedProperties"]["Brightness"]["Float32"].is_number(),
+            "{json}"
+        );
     }
 }
