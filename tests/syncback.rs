@@ -498,6 +498,45 @@ fn a_project_node_deleted_in_studio_is_warned_about() {
     );
 }
 
+/// A `$path` file node that gains children moves into a folder; its old adjacent meta file
+/// goes too (its values are the node's, written with it), not left behind.
+#[test]
+fn a_path_file_that_becomes_a_folder_takes_its_meta_file_along() {
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path();
+    util::write_files(
+        project,
+        &[
+            (
+                "default.project.json5",
+                "{ name: \"p\", tree: { $className: \"DataModel\", ServerScriptService: { Boot: { $path: \"boot/Boot.server.lua\" } } } }\n",
+            ),
+            ("boot/Boot.server.lua", "print(1)\n"),
+            ("boot/Boot.meta.json", "{ \"attributes\": { \"A\": 1 } }\n"),
+        ],
+    );
+    let edited = || {
+        let mut place = util::build(project);
+        let boot = place
+            .descendants()
+            .find(|i| i.name == "Boot")
+            .unwrap()
+            .referent();
+        place.insert(
+            boot,
+            rbx_dom_weak::InstanceBuilder::new("ModuleScript")
+                .with_name("Child")
+                .with_property("Source", "return 1\n"),
+        );
+        place
+    };
+    let expected = edited();
+    util::run(project, edited(), SyncbackMode::Clean);
+    assert!(!project.join("boot/Boot.meta.json").exists(), "left behind");
+    let differences = round_trip_differences(expected, project);
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
 /// A chain of 400 nested folders (far deeper than real places) with a script and a model
 /// at the bottom syncs back in both modes and builds to the same tree: no phase collects
 /// paths in a way that blows up on a deep place. Folders are read recursively, so this runs

@@ -525,6 +525,17 @@ impl<'a> Planner<'a> {
             if relocated {
                 if target.exists() && !self.path_targets.contains(&form_path(&form)) {
                     self.layout.replaced.push(target.clone());
+                    // A file's adjacent meta file goes with it: its values are the node's
+                    // now, written where the node's new form keeps them.
+                    if target.is_file() {
+                        let name = file_name(&target);
+                        for meta_name in meta::file_names(meta::meta_base(&name)) {
+                            let meta_path = target.with_file_name(meta_name);
+                            if meta_path.is_file() && !self.path_targets.contains(&meta_path) {
+                                self.layout.replaced.push(meta_path);
+                            }
+                        }
+                    }
                 }
                 let relative = relative_to(&form_path(&form), &folder);
                 let node_entry = node_mut(&mut self.layout.tree, &key_path);
