@@ -910,6 +910,27 @@ fn a_node_inside_its_parents_folder_is_written_once() {
         assert_eq!(util::tree_bytes(project), before);
         assert!(project.join("src/Foo/Kid").is_dir());
     }
+
+    // A node with values and child nodes of its own: its double in the folder has
+    // neither, and is still its double.
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path();
+    util::write_files(
+        project,
+        &[
+            (
+                "default.project.json5",
+                "{ name: \"n\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\", X: { $path: \"src/Foo.luau\", $attributes: { A: 1 } }, Shared: { $path: \"src/Shared\", Extra: { $className: \"Folder\" } } } } }\n",
+            ),
+            ("src/Foo.luau", "return 1\n"),
+            ("src/Shared/M.luau", "return 2\n"),
+        ],
+    );
+    let before = util::tree_bytes(project);
+    for _ in 0..2 {
+        let report = util::run(project, util::build(project), SyncbackMode::Clean);
+        assert_eq!(util::tree_bytes(project), before, "{:?}", report.written);
+    }
 }
 
 #[test]

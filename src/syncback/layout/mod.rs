@@ -219,9 +219,36 @@ fn name_read_from(target: &Path) -> Option<String> {
     Some(formats::strip_dedup_suffix(&base).to_string())
 }
 
+/// Whether `double`, an entry of a folder, is what the build read from the same files as
+/// the project node `node` (its instance `node_instance`): the same children in order,
+/// apart from the node's own child nodes, and the same class unless the node names one.
+/// The node's own values (`$properties`, `$attributes`) are the node's, so the roots'
+/// values are not compared.
+fn reads_as_the_node(dom: &WeakDom, double: Ref, node_instance: Ref, node: &ProjectNode) -> bool {
+    let (Some(x), Some(y)) = (dom.get_by_ref(double), dom.get_by_ref(node_instance)) else {
+        return false;
+    };
+    if node.class_name.is_none() && x.class != y.class {
+        return false;
+    }
+    let from_files: Vec<Ref> = y
+        .children()
+        .iter()
+        .copied()
+        .filter(|child| {
+            dom.get_by_ref(*child)
+                .is_some_and(|c| !node.children.contains_key(c.name.as_str()))
+        })
+        .collect();
+    x.children().len() == from_files.len()
+        && x.children()
+            .iter()
+            .zip(&from_files)
+            .all(|(p, q)| same_subtree(dom, *p, *q, true))
+}
+
 /// Whether two subtrees of the place say the same: classes, values (references only by
-/// being set) and children in order; the roots' names are not compared (a node's is its
-/// key, its double's the file's).
+/// being set) and children in order; the roots' names are compared when asked.
 fn same_subtree(dom: &WeakDom, a: Ref, b: Ref, compare_names: bool) -> bool {
     let (Some(x), Some(y)) = (dom.get_by_ref(a), dom.get_by_ref(b)) else {
         return false;
@@ -444,14 +471,29 @@ impl<'a> Planner<'a> {
                 .class_name
                 .clone()
                 .or_else(|| project_node::inferred_class(child_key, Some(&class)));
+            // Among same-named candidates (a node whose `$path` lies in this folder is
+            // there twice), the one holding the node's own child nodes, then the one of
+            // the node's class, then the first.
+            let holds_child_nodes = |c: &Ref| {
+                !child_node.children.is_empty()
+                    && dom.get_by_ref(*c).is_some_and(|i| {
+                        child_node.children.keys().all(|key| {
+                            i.children()
+                                .iter()
+                                .any(|k| dom.get_by_ref(*k).is_some_and(|k| &k.name == key))
+                        })
+                    })
+            };
+            let of_class = |c: &Ref| {
+                wanted_class
+                    .as_deref()
+                    .is_some_and(|w| dom.get_by_ref(*c).is_some_and(|i| i.class == w))
+            };
             let chosen = candidates
                 .iter()
                 .copied()
-                .find(|c| {
-                    wanted_class
-                        .as_deref()
-                        .is_some_and(|w| dom.get_by_ref(*c).is_some_and(|i| i.class == w))
-                })
+                .find(holds_child_nodes)
+                .or_else(|| candidates.iter().copied().find(of_class))
                 .or_else(|| candidates.first().copied());
             if let Some(chosen) = chosen {
                 taken.insert(chosen);
@@ -826,8 +868,8 @@ impl Planner<'_> {
     /// twice by the build: as the node, and as an entry of that folder. The place then
     /// holds it twice; the node writes it, and its double among the folder's children is
     /// left out (written beside it, it would come back once more on every build). A
-    /// double is a sibling named as the build names that entry that says exactly what the
-    /// node's instance says; anything else is a sibling of its own and is written.
+    /// double is a sibling named as the build names that entry that reads as the node
+    /// ([`reads_as_the_node`]); anything else is a sibling of its own and is written.
     fn without_doubles(
         &mut self,
         node: &ProjectNode,
@@ -854,7 +896,7 @@ impl Planner<'_> {
             let dom = self.dom;
             let Some(index) = plain.iter().position(|r| {
                 dom.get_by_ref(*r).is_some_and(|i| i.name == name)
-                    && same_subtree(dom, *r, *node_instance, false)
+                    && reads_as_the_node(dom, *r, *node_instance, child)
             }) else {
                 continue;
             };
