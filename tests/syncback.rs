@@ -405,7 +405,8 @@ fn a_lua_script_that_gains_children_keeps_its_spelling() {
 fn incremental_mode_keeps_hand_written_meta_json_files() {
     let temp = tempfile::tempdir().unwrap();
     let project = temp.path();
-    let mod_meta = "{ // keep me\n  \"attributes\": { \"A\": 1 } }\n";
+    let mod_meta =
+        "{ // keep me\n  \"ignoreUnknownInstances\": true,\n  \"attributes\": { \"A\": 1 } }\n";
     let folder_meta = "{\n  // the folder's own\n  \"attributes\": { \"B\": true }\n}\n";
     util::write_files(
         project,
@@ -418,6 +419,12 @@ fn incremental_mode_keeps_hand_written_meta_json_files() {
             ("src/Mod.meta.json", mod_meta),
             ("src/Folder/init.meta.json", folder_meta),
             ("src/Folder/Inner.lua", "return 0\n"),
+            // only what the place cannot say
+            (
+                "src/Kept/init.meta.json",
+                "{ \"ignoreUnknownInstances\": true }\n",
+            ),
+            ("src/Kept/Leaf.lua", "return 4\n"),
         ],
     );
     let mut edited = util::build(project);
@@ -433,8 +440,18 @@ fn incremental_mode_keeps_hand_written_meta_json_files() {
         "Source",
         rbx_dom_weak::types::Variant::String("return 3\n".into()),
     );
+    util::set_property(
+        &mut edited,
+        "Leaf",
+        "Source",
+        rbx_dom_weak::types::Variant::String("return 5\n".into()),
+    );
     util::run(project, edited, SyncbackMode::Incremental);
     let files = util::tree_bytes(project);
+    assert_eq!(
+        files[Path::new("src/Kept/init.meta.json")],
+        b"{ \"ignoreUnknownInstances\": true }\n"
+    );
     assert_eq!(files[Path::new("src/Mod.lua")], b"return 2\n");
     assert_eq!(files[Path::new("src/Mod.meta.json")], mod_meta.as_bytes());
     assert_eq!(
@@ -463,6 +480,7 @@ fn incremental_mode_keeps_hand_written_meta_json_files() {
     let text = std::fs::read_to_string(project.join("src/Mod.meta.json")).unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).expect(&text);
     assert_eq!(json["attributes"]["A"], 5);
+    assert_eq!(json["ignoreUnknownInstances"], true, "{text}");
     assert!(!project.join("src/Mod.meta.json5").exists());
 }
 

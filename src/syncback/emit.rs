@@ -499,18 +499,23 @@ impl Emitter<'_> {
         out: &mut Emitted,
         mut path: PathBuf,
         class: &str,
-        meta: meta::MetaFile,
+        mut meta: meta::MetaFile,
     ) -> bool {
-        if self.layout.incremental && !meta.is_empty() {
+        if self.layout.incremental {
             let json = path.with_extension("json");
             if !path.exists() && json.is_file() {
                 path = json;
             }
             if let Ok(text) = std::fs::read_to_string(&path) {
-                let same = meta::parse(&text, &path).is_ok_and(|old| same_meta(class, &old, &meta));
-                if same {
-                    out.files.push(FileWrite::new(path, text));
-                    return true;
+                if let Ok(old) = meta::parse(&text, &path) {
+                    // What the place cannot say stays as the user wrote it.
+                    meta.schema = old.schema.clone();
+                    meta.ignore_unknown_instances = old.ignore_unknown_instances;
+                    meta.id = old.id.clone();
+                    if !meta.is_empty() && same_meta(class, &old, &meta) {
+                        out.files.push(FileWrite::new(path, text));
+                        return true;
+                    }
                 }
             }
         }
