@@ -125,9 +125,10 @@ impl Namespace {
     /// of the same base numbers after it, so a new same-named sibling still comes after
     /// the kept ones in the build.
     pub fn keep(&mut self, name: &str) {
+        // A file by its kind's suffix; anything else (a folder) by its whole name.
         let base = match crate::formats::builtin_rule(name) {
             Some((_, base)) => base,
-            None => name.split('.').next().unwrap_or(name).to_string(),
+            None => name.to_string(),
         };
         let stem = crate::formats::strip_dedup_suffix(&base);
         let n = base[stem.len()..]

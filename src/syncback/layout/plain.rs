@@ -619,9 +619,6 @@ fn strip_for_name(segment: &str, form: &Form) -> String {
     formats::strip_dedup_suffix(&name).to_string()
 }
 
-/// `init` for the folder `dir`, naming the init script already there when it reads as the
-/// same kind (an `init.lua` stays `init.lua`, an `init.server.lua` is not renamed to
-/// `init.legacy.luau`). The first such file in the build's order is the one it reads.
 /// The folder a script file becomes when it gains children, with the init file spelled
 /// as the file was (`Mod.server.lua` -> `Mod/init.server.lua`); `None` when there is no
 /// such init file, or something is already at that folder's name.
@@ -642,6 +639,9 @@ fn init_folder_for(file: &Path, kind: ScriptKind) -> Option<Form> {
     })
 }
 
+/// `init` for the folder `dir`, naming the init script already there when it reads as the
+/// same kind (an `init.lua` stays `init.lua`, an `init.server.lua` is not renamed to
+/// `init.legacy.luau`). The first such file in the build's order is the one it reads.
 fn existing_init(dir: &Path, init: Init) -> Init {
     let Init::Script(kind) = init else {
         return init;
