@@ -64,8 +64,9 @@ pub fn database() -> &'static ReflectionDatabase<'static> {
     rbx_reflection_database::get().unwrap_or_else(|_| rbx_reflection_database::get_bundled())
 }
 
-/// The descriptor of `class.property`, walking superclasses.
-fn find_property(class: &str, property: &str) -> Option<&'static PropertyDescriptor<'static>> {
+/// The descriptor of `class.property`, walking superclasses (the one lookup the build,
+/// syncback and serve share).
+pub fn find_property(class: &str, property: &str) -> Option<&'static PropertyDescriptor<'static>> {
     let db = database();
     let mut current = db.classes.get(class)?;
     loop {

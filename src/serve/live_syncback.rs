@@ -63,7 +63,7 @@ fn stored_property_type(
     class: &str,
     name: &str,
 ) -> Option<&'static rbx_reflection::DataType<'static>> {
-    crate::syncback::filter::find_property(class, name)
+    properties::find_property(class, name)
         .filter(|property| is_stored(name, property))
         .map(|property| &property.data_type)
 }

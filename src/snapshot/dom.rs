@@ -168,25 +168,19 @@ fn shown(value: &Variant) -> String {
 /// Why `class.property` cannot hold a reference, if the reflection database knows the
 /// class and says it cannot.
 fn not_a_reference(class: &str, property: &str) -> Option<String> {
-    let database = crate::properties::database();
-    let mut current = database.classes.get(class)?;
-    loop {
-        if let Some(descriptor) = current.properties.get(property) {
-            return match &descriptor.data_type {
-                rbx_reflection::DataType::Value(rbx_dom_weak::types::VariantType::Ref) => None,
-                rbx_reflection::DataType::Value(ty) => Some(format!(
-                    "{class}.{property} is not a reference property (it holds {ty:?} values)"
-                )),
-                rbx_reflection::DataType::Enum(name) => Some(format!(
-                    "{class}.{property} is not a reference property (it holds Enum.{name})"
-                )),
-                _ => Some(format!("{class}.{property} is not a reference property")),
-            };
-        }
-        match current.superclass.and_then(|s| database.classes.get(s)) {
-            Some(superclass) => current = superclass,
-            None => return Some(format!("{class} has no property {property}")),
-        }
+    crate::properties::database().classes.get(class)?;
+    let Some(descriptor) = crate::properties::find_property(class, property) else {
+        return Some(format!("{class} has no property {property}"));
+    };
+    match &descriptor.data_type {
+        rbx_reflection::DataType::Value(rbx_dom_weak::types::VariantType::Ref) => None,
+        rbx_reflection::DataType::Value(ty) => Some(format!(
+            "{class}.{property} is not a reference property (it holds {ty:?} values)"
+        )),
+        rbx_reflection::DataType::Enum(name) => Some(format!(
+            "{class}.{property} is not a reference property (it holds Enum.{name})"
+        )),
+        _ => Some(format!("{class}.{property} is not a reference property")),
     }
 }
 

@@ -3,30 +3,14 @@
 
 use rbx_dom_weak::types::{BinaryString, Content, ContentType, Variant};
 use rbx_dom_weak::Instance;
-use rbx_reflection::{
-    ClassDescriptor, PropertyDescriptor, PropertyKind, PropertySerialization, Scriptability,
-};
+use rbx_reflection::{ClassDescriptor, PropertyKind, PropertySerialization, Scriptability};
 
 use super::rules::CompiledRules;
 
-pub use crate::properties::database;
+pub use crate::properties::{database, find_property};
 
 fn class(name: &str) -> Option<&'static ClassDescriptor<'static>> {
     database().classes.get(name)
-}
-
-/// The descriptor of `class.property`, walking superclasses.
-pub fn find_property(
-    class_name: &str,
-    property: &str,
-) -> Option<&'static PropertyDescriptor<'static>> {
-    let mut current = class(class_name)?;
-    loop {
-        if let Some(descriptor) = current.properties.get(property) {
-            return Some(descriptor);
-        }
-        current = class(current.superclass?)?;
-    }
 }
 
 /// The reflection default of `class.property`, walking superclasses.
