@@ -24,18 +24,7 @@ pub fn build_project(vfs: &Vfs, project: &Project) -> Result<BuiltDom, SnapshotE
 /// model file builds, but Studio cannot load such an instance), with how many instances
 /// have it and the path of the first.
 pub fn unknown_class_warnings(dom: &rbx_dom_weak::WeakDom) -> Vec<String> {
-    let Ok(database) = rbx_reflection_database::get() else {
-        return Vec::new();
-    };
-    let mut unknown: std::collections::BTreeMap<&str, (usize, rbx_dom_weak::types::Ref)> =
-        std::collections::BTreeMap::new();
-    for instance in dom.descendants() {
-        let class = instance.class.as_str();
-        if !database.classes.contains_key(class) {
-            unknown.entry(class).or_insert((0, instance.referent())).0 += 1;
-        }
-    }
-    unknown
+    crate::properties::unknown_classes(dom.descendants())
         .into_iter()
         .map(|(class, (count, first))| {
             let first = match dom.full_path_of(first, ".") {

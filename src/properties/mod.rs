@@ -64,6 +64,22 @@ pub fn database() -> &'static ReflectionDatabase<'static> {
     rbx_reflection_database::get().unwrap_or_else(|_| rbx_reflection_database::get_bundled())
 }
 
+/// The classes among `instances` that the reflection database does not know, each with
+/// how many instances have it and the first of them (build and syncback warn about them).
+pub fn unknown_classes<'a>(
+    instances: impl IntoIterator<Item = &'a rbx_dom_weak::Instance>,
+) -> BTreeMap<&'a str, (usize, rbx_dom_weak::types::Ref)> {
+    let classes = &database().classes;
+    let mut unknown: BTreeMap<&str, (usize, rbx_dom_weak::types::Ref)> = BTreeMap::new();
+    for instance in instances {
+        let class = instance.class.as_str();
+        if !classes.contains_key(class) {
+            unknown.entry(class).or_insert((0, instance.referent())).0 += 1;
+        }
+    }
+    unknown
+}
+
 /// The descriptor of `class.property`, walking superclasses (the one lookup the build,
 /// syncback and serve share).
 pub fn find_property(class: &str, property: &str) -> Option<&'static PropertyDescriptor<'static>> {

@@ -443,19 +443,10 @@ fn apply_node(tree: &mut ProjectNode, data: &emit::NodeData, rules: &rules::Comp
 /// still written (their values in explicit form, so they build back), but a user should
 /// know their defaults could not be checked.
 fn unknown_class_warnings(dom: &WeakDom, layout: &layout::Layout) -> Vec<String> {
-    let database = filter::database();
-    let mut unknown: BTreeMap<&str, usize> = BTreeMap::new();
-    for referent in &layout.order {
-        if let Some(instance) = dom.get_by_ref(*referent) {
-            let class = instance.class.as_str();
-            if !database.classes.contains_key(class) {
-                *unknown.entry(class).or_default() += 1;
-            }
-        }
-    }
-    unknown
+    let placed = layout.order.iter().filter_map(|r| dom.get_by_ref(*r));
+    properties::unknown_classes(placed)
         .into_iter()
-        .map(|(class, count)| {
+        .map(|(class, (count, _))| {
             let message = format!(
                 "class {class} ({count} instance{}) is not in the reflection database; \
                  every property written in explicit form, since its defaults are unknown",
