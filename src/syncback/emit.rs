@@ -413,26 +413,10 @@ impl Emitter<'_> {
                     let props = self.properties(instance, &skip);
                     let attributes = self.attributes(referent, instance, out);
                     let class_name = class_in_meta.then(|| class.to_string());
-                    let mut meta = self.meta(instance, props, attributes, false, class_name);
-                    let old_text = std::fs::read_to_string(meta_path).ok();
-                    let old = old_text
-                        .as_deref()
-                        .and_then(|text| meta::parse(text, meta_path).ok());
-                    if let Some(old) = &old {
-                        // What the place cannot say stays as the user wrote it.
-                        meta.schema = old.schema.clone();
-                        meta.ignore_unknown_instances = old.ignore_unknown_instances;
-                        meta.id = old.id.clone();
-                    }
-                    if let Some(file) = meta.write(meta_path.clone()) {
-                        // As in the project file: a hand-written meta file that says the
-                        // same keeps its text.
-                        let kept = old.filter(|old| same_meta(class, old, &meta)).and(old_text);
-                        out.files.push(match kept {
-                            Some(bytes) => FileWrite::new(meta_path.clone(), bytes),
-                            None => file,
-                        });
-                    }
+                    let meta = self.meta(instance, props, attributes, false, class_name);
+                    // As in the project file: what the place cannot say, and a meta file
+                    // that says the same, stay as the user wrote them.
+                    self.push_meta(out, meta_path.clone(), class, meta, true);
                 }
                 let (properties, attributes) = if cleared {
                     (BTreeMap::new(), BTreeMap::new())
@@ -462,7 +446,13 @@ impl Emitter<'_> {
                 let class_name =
                     (*init == Init::None && class != "Folder").then(|| class.to_string());
                 let meta = self.meta(instance, props, attributes, needs_name, class_name);
-                let wrote_meta = self.push_meta(out, dir_path.join(meta::INIT_META), class, meta);
+                let wrote_meta = self.push_meta(
+                    out,
+                    dir_path.join(meta::INIT_META),
+                    class,
+                    meta,
+                    self.layout.incremental,
+                );
                 if !wrote_meta && placement.children.is_empty() && !wrote_init {
                     out.files.push(dir::gitkeep(dir_path));
                 }
@@ -479,7 +469,13 @@ impl Emitter<'_> {
                 let props = self.properties(instance, &skip);
                 let attributes = self.attributes(referent, instance, out);
                 let meta = self.meta(instance, props, attributes, needs_name, None);
-                self.push_meta(out, adjacent_meta_path(path), class, meta);
+                self.push_meta(
+                    out,
+                    adjacent_meta_path(path),
+                    class,
+                    meta,
+                    self.layout.incremental,
+                );
             }
             Form::Model { path, inline } => {
                 let model = self.model(referent, instance, needs_name, *inline, out);
@@ -492,16 +488,18 @@ impl Emitter<'_> {
     }
 
     /// Writes an instance's meta file at `path` (a `.meta.json5` name); returns whether
-    /// one was written. In incremental mode a `.meta.json` the user keeps there is written
-    /// instead, and an existing meta file that still says the same keeps its text.
+    /// one was written. With `keep_existing` (incremental mode, a project node's meta
+    /// file) a `.meta.json` the user keeps there is written instead, what it says that the
+    /// place cannot stays, and when it still says the same it keeps its text.
     fn push_meta(
         &self,
         out: &mut Emitted,
         mut path: PathBuf,
         class: &str,
         mut meta: meta::MetaFile,
+        keep_existing: bool,
     ) -> bool {
-        if self.layout.incremental {
+        if keep_existing {
             let json = path.with_extension("json");
             if !path.exists() && json.is_file() {
                 path = json;
