@@ -20,8 +20,8 @@ use serde::Serialize;
 use super::encoding::{decode_msgpack, read_body, ApiError, Encoding, ErrorKind};
 use super::server::{AppState, LiveServer, ServerExit, SyncbackPayload};
 use super::wire::{
-    InstanceLocation, ServiceChunk, SyncbackRequest, SyncbackSchema, WireNumber, PROTOCOL_VERSION,
-    SERVER_VERSION, VISIBLE_SERVICES,
+    plugin_uses, InstanceLocation, ServiceChunk, SyncbackRequest, SyncbackSchema, WireNumber,
+    PROTOCOL_VERSION, SERVER_VERSION, VISIBLE_SERVICES,
 };
 use crate::json_value::Value;
 use crate::project::Project;
@@ -77,25 +77,12 @@ pub fn schema() -> SyncbackSchema {
             .map(|(name, data_type)| (name, data_type.ty()))
             .collect::<Vec<_>>()
     };
-    // What a plugin can send: not references (they go in `refs`), not values it cannot
-    // encode (Studio's own ids and blobs).
-    let sendable = |ty: rbx_dom_weak::types::VariantType| {
-        use rbx_dom_weak::types::VariantType;
-        !matches!(
-            ty,
-            VariantType::Ref
-                | VariantType::UniqueId
-                | VariantType::SharedString
-                | VariantType::SecurityCapabilities
-                | VariantType::MaterialColors
-                | VariantType::NetAssetRef
-        )
-    };
     let mut service_properties = BTreeMap::new();
     for service in VISIBLE_SERVICES {
         let props = property_types(service)
             .into_iter()
-            .filter(|(_, ty)| sendable(*ty))
+            // References go in `refs`; values a plugin cannot use it cannot send either.
+            .filter(|(_, ty)| *ty != rbx_dom_weak::types::VariantType::Ref && plugin_uses(*ty))
             .map(|(name, ty)| (name.to_string(), format!("{ty:?}")))
             .collect();
         service_properties.insert(service.to_string(), props);

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use rbx_dom_weak::types::{Ref, Variant};
+use rbx_dom_weak::types::{Ref, Variant, VariantType};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::json_value::Value;
@@ -164,17 +164,25 @@ pub struct ErrorResponse {
 /// A property value in wire form; `None` for values Studio never gets.
 pub fn property_value(value: &Variant) -> Option<Value> {
     match value {
-        // Values a plugin can neither set nor use: Studio makes its own ids and
-        // capabilities, and keeps shared strings, terrain colours and asset references
-        // behind APIs of their own. Sent, they would fail on every sync.
-        Variant::SharedString(_)
-        | Variant::UniqueId(_)
-        | Variant::SecurityCapabilities(_)
-        | Variant::MaterialColors(_)
-        | Variant::NetAssetRef(_) => None,
+        _ if !plugin_uses(value.ty()) => None,
         Variant::Ref(id) => Some(Value::object([("Ref", Value::String(id_string(*id)))])),
         other => Some(properties::encode_explicit(other)),
     }
+}
+
+/// Whether a plugin can set and use values of this type. Studio makes its own ids and
+/// capabilities, and keeps shared strings, terrain colours and asset references behind
+/// APIs of their own: such values are never sent (each would fail on every sync), nor
+/// asked for by the syncback schema.
+pub fn plugin_uses(ty: VariantType) -> bool {
+    !matches!(
+        ty,
+        VariantType::SharedString
+            | VariantType::UniqueId
+            | VariantType::SecurityCapabilities
+            | VariantType::MaterialColors
+            | VariantType::NetAssetRef
+    )
 }
 
 /// One tree instance in wire form.
