@@ -65,6 +65,10 @@ pub fn parse(text: &str) -> Result<Value, ParseError> {
 
 /// The line where brackets outside strings and comments first nest deeper than `max`.
 fn line_beyond_nesting(text: &str, max: usize) -> Option<usize> {
+    // Every file is parsed through here: most are far too short to hold `max` brackets.
+    if text.len() <= max {
+        return None;
+    }
     let bytes = text.as_bytes();
     let (mut depth, mut line, mut i) = (0usize, 1usize, 0usize);
     while i < bytes.len() {
