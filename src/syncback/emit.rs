@@ -272,7 +272,10 @@ impl Emitter<'_> {
                 }
                 continue;
             }
-            if self.layout.segments(target).is_none() && self.dom.get_by_ref(target).is_some() {
+            // Not placed: outside the synced tree (a placed instance's ancestors are placed).
+            if !self.layout.placements.contains_key(&target)
+                && self.dom.get_by_ref(target).is_some()
+            {
                 let message = format!(
                     "{}.{property} points at {}, which this syncback does not write; kept as a \
                      path of instance names, which resolves once that part of the place is synced",
