@@ -351,19 +351,15 @@ fn a_new_same_named_sibling_comes_last_in_incremental_mode() {
 /// a folder with `init.lua` (or `init.server.lua`), not `init.luau`.
 #[test]
 fn a_lua_script_that_gains_children_keeps_its_spelling() {
-    let temp = tempfile::tempdir().unwrap();
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" }, ServerScriptService: { $path: \"server\" } } }\n",
+        ),
+        ("src/Mod.lua", "return {}\n"),
+        ("server/Run.server.lua", "print(1)\n"),
+    ]);
     let project = temp.path();
-    util::write_files(
-        project,
-        &[
-            (
-                "default.project.json5",
-                "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" }, ServerScriptService: { $path: \"server\" } } }\n",
-            ),
-            ("src/Mod.lua", "return {}\n"),
-            ("server/Run.server.lua", "print(1)\n"),
-        ],
-    );
     let mut place = util::build(project);
     for parent in ["Mod", "Run"] {
         let at = place
@@ -486,18 +482,14 @@ fn incremental_mode_keeps_hand_written_meta_json_files() {
 
 #[test]
 fn a_project_node_deleted_in_studio_is_warned_about() {
-    let temp = tempfile::tempdir().unwrap();
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\", Config: { $className: \"Configuration\" } } } }\n",
+        ),
+        ("src/A.luau", "return 1\n"),
+    ]);
     let project = temp.path();
-    util::write_files(
-        project,
-        &[
-            (
-                "default.project.json5",
-                "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\", Config: { $className: \"Configuration\" } } } }\n",
-            ),
-            ("src/A.luau", "return 1\n"),
-        ],
-    );
     let mut place = util::build(project);
     let config = place
         .descendants()
@@ -520,19 +512,15 @@ fn a_project_node_deleted_in_studio_is_warned_about() {
 /// goes too (its values are the node's, written with it), not left behind.
 #[test]
 fn a_path_file_that_becomes_a_folder_takes_its_meta_file_along() {
-    let temp = tempfile::tempdir().unwrap();
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", ServerScriptService: { Boot: { $path: \"boot/Boot.server.lua\" } } } }\n",
+        ),
+        ("boot/Boot.server.lua", "print(1)\n"),
+        ("boot/Boot.meta.json", "{ \"attributes\": { \"A\": 1 } }\n"),
+    ]);
     let project = temp.path();
-    util::write_files(
-        project,
-        &[
-            (
-                "default.project.json5",
-                "{ name: \"p\", tree: { $className: \"DataModel\", ServerScriptService: { Boot: { $path: \"boot/Boot.server.lua\" } } } }\n",
-            ),
-            ("boot/Boot.server.lua", "print(1)\n"),
-            ("boot/Boot.meta.json", "{ \"attributes\": { \"A\": 1 } }\n"),
-        ],
-    );
     let edited = || {
         let mut place = util::build(project);
         let boot = place
@@ -723,15 +711,11 @@ fn a_failed_write_leaves_the_project_as_it_was() {
 
 #[test]
 fn a_file_that_cannot_be_replaced_does_not_fail_the_restore() {
-    let temp = tempfile::tempdir().unwrap();
+    let temp = util::project_with(&[
+        ("default.project.json5", "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" } } }\n"),
+        ("src/A.luau", "return 'old'\n"),
+    ]);
     let project = temp.path();
-    util::write_files(
-        project,
-        &[
-            ("default.project.json5", "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" } } }\n"),
-            ("src/A.luau", "return 'old'\n"),
-        ],
-    );
     let mut place = util::build(project);
     util::set_property(
         &mut place,
@@ -880,75 +864,59 @@ fn references_that_syncback_cannot_follow_are_warned_about() {
 
 #[test]
 fn a_node_inside_its_parents_folder_is_written_once() {
+    // Builds the project, syncs the place back twice and checks the files never change;
+    // gives each run's report and the project.
+    let stays_as_written = |project_text: &str, files: &[(&str, &str)]| {
+        let mut all = vec![("default.project.json5", project_text)];
+        all.extend_from_slice(files);
+        let temp = util::project_with(&all);
+        let project = temp.path();
+        let before = util::tree_bytes(project);
+        let reports: Vec<_> = (0..2)
+            .map(|_| {
+                let report = util::run(project, util::build(project), SyncbackMode::Clean);
+                assert_eq!(util::tree_bytes(project), before, "{:?}", report.written);
+                report
+            })
+            .collect();
+        (reports, temp)
+    };
+
     // The build reads src/Lib twice (the node, and an entry of src), so the place holds two
     // Libs; syncback must not write the second as src/Lib~2, which would add a third.
-    let temp = tempfile::tempdir().unwrap();
-    let project = temp.path();
-    util::write_files(
-        project,
+    let (reports, _) = stays_as_written(
+        r#"{ name: "n", tree: { $className: "DataModel", ReplicatedStorage: { $path: "src", Lib: { $path: "src/Lib" } } } }"#,
         &[
-            (
-                "default.project.json5",
-                "{ name: \"n\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\", Lib: { $path: \"src/Lib\" } } } }\n",
-            ),
             ("src/Lib/init.luau", "return {}\n"),
             ("src/Lib/X.luau", "return 1\n"),
             ("src/Other.luau", "return 2\n"),
         ],
     );
-    let before = util::tree_bytes(project);
-    for _ in 0..2 {
-        let report = util::run(project, util::build(project), SyncbackMode::Clean);
+    for report in &reports {
         assert!(
             report.warnings.iter().any(|w| w.contains("read twice")),
             "{:?}",
             report.warnings
         );
-        assert_eq!(util::tree_bytes(project), before);
     }
 
     // The double is the sibling that says what the node says, not any sibling of that
     // name: a Folder `Foo` beside the node's `Foo.luau` is a sibling of its own.
-    let temp = tempfile::tempdir().unwrap();
-    let project = temp.path();
-    util::write_files(
-        project,
-        &[
-            (
-                "default.project.json5",
-                "{ name: \"n\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\", X: { $path: \"src/Foo.luau\" } } } }\n",
-            ),
-            ("src/Foo/Kid/.gitkeep", ""),
-            ("src/Foo.luau", "return 1\n"),
-        ],
+    let (_, temp) = stays_as_written(
+        r#"{ name: "n", tree: { $className: "DataModel", ReplicatedStorage: { $path: "src", X: { $path: "src/Foo.luau" } } } }"#,
+        &[("src/Foo/Kid/.gitkeep", ""), ("src/Foo.luau", "return 1\n")],
     );
-    let before = util::tree_bytes(project);
-    for _ in 0..2 {
-        util::run(project, util::build(project), SyncbackMode::Clean);
-        assert_eq!(util::tree_bytes(project), before);
-        assert!(project.join("src/Foo/Kid").is_dir());
-    }
+    assert!(temp.path().join("src/Foo/Kid").is_dir());
 
     // A node with values and child nodes of its own: its double in the folder has
     // neither, and is still its double.
-    let temp = tempfile::tempdir().unwrap();
-    let project = temp.path();
-    util::write_files(
-        project,
+    stays_as_written(
+        r#"{ name: "n", tree: { $className: "DataModel", ReplicatedStorage: { $path: "src", X: { $path: "src/Foo.luau", $attributes: { A: 1 } }, Shared: { $path: "src/Shared", Extra: { $className: "Folder" } } } } }"#,
         &[
-            (
-                "default.project.json5",
-                "{ name: \"n\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\", X: { $path: \"src/Foo.luau\", $attributes: { A: 1 } }, Shared: { $path: \"src/Shared\", Extra: { $className: \"Folder\" } } } } }\n",
-            ),
             ("src/Foo.luau", "return 1\n"),
             ("src/Shared/M.luau", "return 2\n"),
         ],
     );
-    let before = util::tree_bytes(project);
-    for _ in 0..2 {
-        let report = util::run(project, util::build(project), SyncbackMode::Clean);
-        assert_eq!(util::tree_bytes(project), before, "{:?}", report.written);
-    }
 }
 
 #[test]
@@ -997,22 +965,40 @@ fn a_link_to_nothing_where_a_file_goes_is_replaced_not_written_through() {
 }
 
 #[test]
+fn unknown_classes_are_written_and_warned_about_once() {
+    use rbx_dom_weak::InstanceBuilder;
+    let temp = tempfile::tempdir().unwrap();
+    util::write_standard_project(temp.path());
+    let storage = InstanceBuilder::new("ReplicatedStorage")
+        .with_name("ReplicatedStorage")
+        .with_child(InstanceBuilder::new("Prt").with_name("A"))
+        .with_child(InstanceBuilder::new("Prt").with_name("B"));
+    let place = rbx_dom_weak::WeakDom::new(InstanceBuilder::new("DataModel").with_child(storage));
+    let report = util::run(temp.path(), place, SyncbackMode::Clean);
+    let about_prt: Vec<_> = report
+        .warnings
+        .iter()
+        .filter(|w| w.contains("Prt"))
+        .collect();
+    assert_eq!(about_prt.len(), 1, "{:?}", report.warnings);
+    assert!(about_prt[0].contains("(2 instances)"), "{}", about_prt[0]);
+    let built = util::build(temp.path());
+    assert_eq!(built.descendants().filter(|i| i.class == "Prt").count(), 2);
+}
+
+#[test]
 fn cli_never_removes_the_place_it_reads() {
     // `$path: "."`: the place saved in the project folder lies in a synced folder and makes
     // no instance, so clean mode would take it for an orphan.
-    let temp = tempfile::tempdir().unwrap();
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \".\" } } }\n",
+        ),
+        ("Module.luau", "return 1\n"),
+        ("notes.md", "no instance: an orphan\n"),
+    ]);
     let project = temp.path();
-    util::write_files(
-        project,
-        &[
-            (
-                "default.project.json5",
-                "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \".\" } } }\n",
-            ),
-            ("Module.luau", "return 1\n"),
-            ("notes.md", "no instance: an orphan\n"),
-        ],
-    );
     atlas::place_file::write(&project.join("place.rbxlx"), &util::build(project)).unwrap();
     let output = atlas(&["syncback", ".", "--input", "place.rbxlx"], project);
     assert!(

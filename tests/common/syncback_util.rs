@@ -273,3 +273,10 @@ pub fn set_property(dom: &mut WeakDom, name: &str, property: &str, value: Varian
         .properties
         .insert(property.into(), value);
 }
+
+/// A fresh folder holding `files` (see [`write_files`]).
+pub fn project_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let temp = tempfile::tempdir().unwrap();
+    write_files(temp.path(), files);
+    temp
+}
