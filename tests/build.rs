@@ -180,21 +180,24 @@ fn every_corpus_model_builds_to_the_same_instances() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Runs `atlas build PROJECT -o OUTPUT`.
+fn atlas_build(project: &Path, output: &Path) -> std::process::Output {
+    std::process::Command::new(common::atlas_bin())
+        .arg("build")
+        .arg(project)
+        .arg("-o")
+        .arg(output)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn cli_builds_every_output_format() {
     let temp = tempfile::tempdir().unwrap();
     let example = common::repo_root().join("examples").join("place");
     for extension in ["rbxl", "rbxlx", "rbxm", "rbxmx"] {
         let output = temp.path().join(format!("out.{extension}"));
-        let status = std::process::Command::new(common::atlas_bin())
-            .args([
-                "build",
-                example.to_str().unwrap(),
-                "-o",
-                output.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
+        let status = atlas_build(&example, &output);
         assert!(
             status.status.success(),
             "{}",
@@ -206,15 +209,7 @@ fn cli_builds_every_output_format() {
             "{extension}"
         );
     }
-    let bad = std::process::Command::new(common::atlas_bin())
-        .args([
-            "build",
-            example.to_str().unwrap(),
-            "-o",
-            temp.path().join("out.zip").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let bad = atlas_build(&example, &temp.path().join("out.zip"));
     assert!(!bad.status.success());
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(
@@ -233,15 +228,7 @@ fn cli_builds_every_output_format() {
     .unwrap();
     for extension in ["rbxm", "rbxmx"] {
         let output = project.join(format!("out.{extension}"));
-        let result = std::process::Command::new(common::atlas_bin())
-            .args([
-                "build",
-                project.to_str().unwrap(),
-                "-o",
-                output.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
+        let result = atlas_build(&project, &output);
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert!(!result.status.success(), "{extension}: {stderr}");
         assert!(stderr.contains("Part.Size"), "{stderr}");
