@@ -330,6 +330,8 @@ pub const INIT_META: &str = "init.meta.json5";
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_key_is_found_on_its_line_only_when_it_is_the_only_one() {
         let text = "{\n  className: \"Part\",\n  properties: {\n    Size: [1, 2],\n    \"Color\": 3\n  }\n}\n";
@@ -341,8 +343,6 @@ mod tests {
         // A value that merely contains the name is not a key.
         assert_eq!(super::line_of_key("{ Name: \"Size\" }", "Size"), None);
     }
-
-    use super::*;
 
     #[test]
     fn meta_base_strips_script_suffixes() {

@@ -199,7 +199,7 @@ impl Context {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        if !(name.ends_with(".project.json5") || name.ends_with(".project.json")) {
+        if !crate::project::is_project_file_name(name) {
             return false;
         }
         std::fs::canonicalize(path).is_ok_and(|file| self.projects.contains(&file))
