@@ -474,6 +474,38 @@ fn a_class_change_carries_every_value_and_the_references_to_it() {
 }
 
 #[test]
+fn values_plugins_cannot_write_are_not_sent() {
+    run_serve_test("basic", |session| {
+        session.expect_patch(
+            || {
+                session.write(
+                    "src/parts/Gear.model.json5",
+                    "{ className: \"Model\", properties: { Scale: 2 }, children: [\n\
+                     { name: \"Mesh\", className: \"MeshPart\", properties: {\n\
+                     MeshId: \"rbxassetid://1\", Size: [1, 2, 3], SourceAssetId: { Int64: 7 } } },\n\
+                     ] }\n",
+                )
+            },
+            "the new model",
+            |m| added(m, "Mesh", "MeshPart"),
+        );
+        let tree = session.tree();
+        let model = tree.expect_id("Workspace/Parts/Gear");
+        let mesh = tree.expect_id("Workspace/Parts/Gear/Mesh");
+        let read = session.read(&[&model, &mesh]);
+        let model = &read.instances[&model].properties;
+        let mesh = &read.instances[&mesh].properties;
+        // Custom: the plugin writes it with Model:ScaleTo.
+        assert!(model.contains_key("Scale"), "{model:?}");
+        assert!(mesh.contains_key("Size"), "{mesh:?}");
+        // Read-only and NotScriptable: Studio refuses them to plugins.
+        assert!(!mesh.contains_key("MeshId"), "{mesh:?}");
+        assert!(!mesh.contains_key("MeshContent"), "{mesh:?}");
+        assert!(!mesh.contains_key("SourceAssetId"), "{mesh:?}");
+    });
+}
+
+#[test]
 fn a_new_broken_file_does_not_hold_back_edits_to_its_siblings() {
     run_serve_test("basic", |session| {
         let tree = session.tree();

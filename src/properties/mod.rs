@@ -16,9 +16,12 @@ mod types;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::OnceLock;
 
-use rbx_reflection::{DataType, EnumDescriptor, PropertyDescriptor, ReflectionDatabase};
+use rbx_reflection::{
+    DataType, EnumDescriptor, PropertyDescriptor, ReflectionDatabase, Scriptability,
+};
 use rbx_types::{Attributes, Variant, VariantType};
 
 use crate::json_value::Value;
@@ -91,6 +94,44 @@ pub fn find_property(class: &str, property: &str) -> Option<&'static PropertyDes
         }
         current = db.classes.get(current.superclass?)?;
     }
+}
+
+/// Whether a Studio plugin may write `class.property`. The reflection database marks the
+/// values Roblox keeps from plugins (`NotScriptable`, or read-only such as
+/// `MeshPart.MeshId`) with a scriptability of `None` or `Read`; serve never sends those,
+/// since each would fail on every sync. `Custom` ones are written through methods
+/// (`Model:ScaleTo`), which the plugin knows. Unknown classes and properties may be newer
+/// than the database, so they count as writable.
+pub fn plugin_can_write(class: &str, property: &str) -> bool {
+    static UNWRITABLE: OnceLock<HashMap<&'static str, HashSet<&'static str>>> = OnceLock::new();
+    let unwritable = UNWRITABLE.get_or_init(|| {
+        let db = database();
+        db.classes
+            .keys()
+            .map(|&class| {
+                // The nearest declaration of a name wins: walk up from the class itself.
+                let mut seen = HashSet::new();
+                let mut names = HashSet::new();
+                let mut current = db.classes.get(class);
+                while let Some(descriptor) = current {
+                    for (&name, property) in &descriptor.properties {
+                        let read_only = matches!(
+                            property.scriptability,
+                            Scriptability::None | Scriptability::Read
+                        );
+                        if seen.insert(name) && read_only {
+                            names.insert(name);
+                        }
+                    }
+                    current = descriptor.superclass.and_then(|s| db.classes.get(s));
+                }
+                (class, names)
+            })
+            .collect()
+    });
+    !unwritable
+        .get(class)
+        .is_some_and(|names| names.contains(property))
 }
 
 fn enum_descriptor(

@@ -610,3 +610,21 @@ fn identical_sees_zero_sign_and_nan() {
     assert!(!identical(&a, &b));
     assert!(!identical(&Variant::Float32(1.0), &Variant::Float64(1.0)));
 }
+
+#[test]
+fn plugin_can_write_follows_scriptability() {
+    // ReadWrite, inherited from BasePart and Instance.
+    assert!(plugin_can_write("Part", "Size"));
+    assert!(plugin_can_write("Part", "Name"));
+    // Custom: written through methods the plugin knows.
+    assert!(plugin_can_write("Model", "Scale"));
+    assert!(plugin_can_write("Model", "WorldPivotData"));
+    assert!(plugin_can_write("Part", "Attributes"));
+    // NotScriptable (inherited from Instance) and read-only.
+    assert!(!plugin_can_write("Part", "SourceAssetId"));
+    assert!(!plugin_can_write("MeshPart", "MeshId"));
+    assert!(!plugin_can_write("Workspace", "StreamingTargetRadius"));
+    // Unknown to the database: perhaps newer than it, so sent.
+    assert!(plugin_can_write("Part", "BrandNewProperty"));
+    assert!(plugin_can_write("BrandNewClass", "Anything"));
+}

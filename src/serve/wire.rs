@@ -188,9 +188,11 @@ pub fn plugin_uses(ty: VariantType) -> bool {
 /// One tree instance in wire form.
 pub fn instance(tree: &Tree, id: Ref) -> Option<Instance> {
     let instance = tree.dom().get_by_ref(id)?;
+    let class = instance.class.as_str();
     let properties = instance
         .properties
         .iter()
+        .filter(|(key, _)| properties::plugin_can_write(class, key))
         .filter_map(|(key, value)| Some((key.to_string(), property_value(value)?)))
         .collect();
     Some(Instance {
@@ -231,9 +233,7 @@ pub fn subscribe_message(tree: &Tree, applied: &AppliedPatchSet) -> SubscribeMes
         .iter()
         .filter_map(|u| {
             let instance = tree.dom().get_by_ref(u.id)?;
-            let class = instance.class.as_str();
-            let service = crate::syncback::filter::is_service(class).then_some(class);
-            Some(instance_update(u, service))
+            Some(instance_update(u, instance.class.as_str()))
         })
         .collect();
     let replaced: HashSet<Ref> = applied
@@ -285,12 +285,17 @@ fn resend_for_replaced(tree: &Tree, replaced: &HashSet<Ref>, updated: &mut Vec<I
     for id in replaced {
         if let Some(instance) = tree.dom().get_by_ref(*id) {
             for (key, value) in &instance.properties {
-                send(*id, key.as_str(), value);
+                if properties::plugin_can_write(instance.class.as_str(), key) {
+                    send(*id, key.as_str(), value);
+                }
             }
         }
     }
     for instance in tree.dom().descendants() {
         for (key, value) in &instance.properties {
+            if !properties::plugin_can_write(instance.class.as_str(), key) {
+                continue;
+            }
             if matches!(value, Variant::Ref(target) if replaced.contains(target)) {
                 send(instance.referent(), key.as_str(), value);
             }
@@ -298,10 +303,11 @@ fn resend_for_replaced(tree: &Tree, replaced: &HashSet<Ref>, updated: &mut Vec<I
     }
 }
 
-/// `service`: the instance's class when it is a service. A plugin resets a removed
-/// property to the default of a fresh instance of the class, and cannot make a service:
-/// for one, the reset carries the class default instead of nil.
-fn instance_update(update: &AppliedUpdate, service: Option<&str>) -> InstanceUpdate {
+/// `class`: the instance's class now. A plugin resets a removed property to the default
+/// of a fresh instance of the class, and cannot make a service: for a service, the reset
+/// carries the class default instead of nil. Values a plugin cannot write are left out.
+fn instance_update(update: &AppliedUpdate, class: &str) -> InstanceUpdate {
+    let service = crate::syncback::filter::is_service(class).then_some(class);
     InstanceUpdate {
         id: id_string(update.id),
         changed_name: update.changed_name.clone(),
@@ -310,6 +316,7 @@ fn instance_update(update: &AppliedUpdate, service: Option<&str>) -> InstanceUpd
         changed_properties: update
             .changed_properties
             .iter()
+            .filter(|(key, _)| properties::plugin_can_write(class, key))
             .filter_map(|(key, value)| match value {
                 None => {
                     let default = service
@@ -484,17 +491,24 @@ mod tests {
             "Blob".into(),
             Some(Variant::SharedString(SharedString::new(vec![1]))),
         );
-        let wire = instance_update(&update, None);
+        // Nor are values Roblox keeps from plugins, changed or removed.
+        update
+            .changed_properties
+            .insert("SourceAssetId".into(), Some(Variant::Int64(5)));
+        update.changed_properties.insert("MeshId".into(), None);
+        let wire = instance_update(&update, "MeshPart");
         let json = serde_json::to_value(&wire).unwrap();
         assert!(json.get("changedName").is_none());
         assert_eq!(json["changedProperties"]["Gone"], serde_json::Value::Null);
         assert!(json["changedProperties"].get("UniqueId").is_none());
         assert!(json["changedProperties"].get("Blob").is_none());
+        assert!(json["changedProperties"].get("SourceAssetId").is_none());
+        assert!(json["changedProperties"].get("MeshId").is_none());
 
         // A service cannot be made afresh for its defaults: its reset carries the default.
         let mut reset = AppliedUpdate::new(Ref::new());
         reset.changed_properties.insert("Brightness".into(), None);
-        let json = serde_json::to_value(instance_update(&reset, Some("Lighting"))).unwrap();
+        let json = serde_json::to_value(instance_update(&reset, "Lighting")).unwrap();
         assert!(
             json["changedProperties"]["Brightness"]["Float32"].is_number(),
             "{json}"

@@ -477,15 +477,21 @@ pub struct Node {
 }
 
 impl Node {
-    /// From a built dom (SharedStrings are left out, as the server does).
+    /// From a built dom, without the values the server never sends (shared strings,
+    /// properties plugins cannot write).
     pub fn from_dom(dom: &WeakDom, id: Ref) -> Node {
         let instance = dom.get_by_ref(id).unwrap();
+        let class = instance.class.as_str();
         let properties = instance
             .properties
             .iter()
             .filter_map(|(key, value)| {
+                if !atlas::serve::wire::plugin_uses(value.ty())
+                    || !atlas::properties::plugin_can_write(class, key)
+                {
+                    return None;
+                }
                 let value = match value {
-                    Variant::SharedString(_) => return None,
                     Variant::Ref(target) => ref_value(dom_path(dom, *target)),
                     other => normalize(atlas::properties::encode_explicit(other)),
                 };
