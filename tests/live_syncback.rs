@@ -1294,12 +1294,14 @@ fn a_hidden_service_the_project_maps_is_left_alone() {
         let text = std::fs::read_to_string(&project).unwrap();
         let text = text.replacen(
             "tree: {",
-            "tree: {\n    Chat: { $className: \"Chat\", $path: \"src/chat\" },",
+            "tree: {\n    Chat: { $className: \"Chat\", $path: \"src/chat\", Bubble: { $path: \"src/bubble\" } },",
             1,
         );
         std::fs::write(&project, text).unwrap();
         std::fs::create_dir_all(root.join("src/chat")).unwrap();
         std::fs::write(root.join("src/chat/ChatMod.luau"), "return 'chat'\n").unwrap();
+        std::fs::create_dir_all(root.join("src/bubble")).unwrap();
+        std::fs::write(root.join("src/bubble/Theme.luau"), "return 'bubble'\n").unwrap();
     };
     let server = TestServe::start_prepared(BASIC, &[], prepare);
     let info = live_syncback(&server, request_from_place(&place_b(), &local_schema()));
@@ -1309,6 +1311,14 @@ fn a_hidden_service_the_project_maps_is_left_alone() {
         "return 'chat'\n"
     );
     assert!(!server.path("src/chat/.gitkeep").exists());
+    // Its child nodes are left alone with it, under the one warning about the service.
+    assert_eq!(
+        std::fs::read_to_string(server.path("src/bubble/Theme.luau")).unwrap(),
+        "return 'bubble'\n"
+    );
+    let log = server.log_text();
+    assert_eq!(log.matches("does not send").count(), 1, "{log}");
+    assert!(!log.contains("not in the place"), "{log}");
 }
 
 #[test]

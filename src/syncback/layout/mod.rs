@@ -449,7 +449,7 @@ impl<'a> Planner<'a> {
             .cloned()
             .unwrap_or_else(|| self.project.name.clone());
         let Some(referent) = instance else {
-            self.layout_missing_node(node, &key_path, parent_class);
+            self.layout_missing_node(node, &key_path, parent_class, false);
             return;
         };
         let dom = self.dom;
@@ -702,12 +702,14 @@ impl<'a> Planner<'a> {
     }
 
     /// A project node with no instance in the place: a service syncs as if empty;
-    /// anything else is left as it is.
+    /// anything else is left as it is. `left_alone`: an ancestor is a service the plugin
+    /// does not send, which was warned about once for all of its nodes.
     fn layout_missing_node(
         &mut self,
         node: &ProjectNode,
         key_path: &[String],
         parent_class: Option<&str>,
+        left_alone: bool,
     ) {
         let folder = self.project.folder().to_path_buf();
         let key = key_path.last().cloned().unwrap_or_default();
@@ -723,6 +725,10 @@ impl<'a> Planner<'a> {
                 .is_some_and(|class| VISIBLE_SERVICES.contains(&class));
         let target = node.path.as_ref().map(|p| folder.join(p.path()));
         match target {
+            Some(target) if left_alone => {
+                self.layout.protected.insert(target);
+            }
+            None if left_alone => {}
             Some(target) if unsent => {
                 self.layout.protected.insert(target);
                 self.warn(format!(
@@ -752,7 +758,7 @@ impl<'a> Planner<'a> {
         for (child_key, child) in &node.children {
             let mut child_path = key_path.to_vec();
             child_path.push(child_key.clone());
-            self.layout_missing_node(child, &child_path, class.as_deref());
+            self.layout_missing_node(child, &child_path, class.as_deref(), left_alone || unsent);
         }
     }
 }
