@@ -508,6 +508,54 @@ fn a_project_node_deleted_in_studio_is_warned_about() {
     );
 }
 
+/// A service node without `$path` whose instance has children gets a new folder, which
+/// must not lie inside another node's `$path` folder (here ReplicatedStorage's `src`):
+/// that folder would read it as one more child, and every build would copy the service.
+#[test]
+fn a_new_path_folder_stays_out_of_other_nodes_folders() {
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" }, Lighting: {}, Workspace: { $className: \"Workspace\" } } }\n",
+        ),
+        ("src/A.luau", "return 1\n"),
+    ]);
+    let project = temp.path();
+    let edited = || {
+        let mut place = util::build(project);
+        for service in ["Lighting", "Workspace"] {
+            let parent = place
+                .descendants()
+                .find(|i| i.name == service)
+                .unwrap()
+                .referent();
+            place.insert(
+                parent,
+                rbx_dom_weak::InstanceBuilder::new("Folder").with_name(format!("{service}Stuff")),
+            );
+        }
+        place
+    };
+    let (expected, place, again) = (edited(), edited(), edited());
+    let report = util::run(project, place, SyncbackMode::Clean);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("it now has $path")),
+        "{:?}",
+        report.warnings
+    );
+    assert!(!project.join("src/Lighting").exists());
+    assert!(!project.join("src/Workspace").exists());
+    let differences = round_trip_differences(expected, project);
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    // A second syncback of the same place changes nothing.
+    let before = util::tree_bytes(project);
+    util::run(project, again, SyncbackMode::Clean);
+    assert_eq!(util::tree_bytes(project), before);
+}
+
 /// A `$path` file node that gains children moves into a folder; its old adjacent meta file
 /// goes too (its values are the node's, written with it), not left behind.
 #[test]

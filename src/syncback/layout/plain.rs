@@ -28,20 +28,46 @@ pub(super) enum Reuse {
 }
 
 impl Planner<'_> {
-    /// A fresh `$path` directory for a project node that needs one: `src/<keys…>`.
+    /// A fresh `$path` directory for a project node that needs one: `src/<keys…>`, or
+    /// `<keys…>` in the project folder when that would overlap another node's `$path`
+    /// (`src` is often ReplicatedStorage's folder, which would read it as a child), with
+    /// `~N` when taken. Only the node's own ancestors in the project may hold it.
     pub(super) fn new_node_dir(&self, key_path: &[String]) -> PathBuf {
         let folder = self.project.folder();
-        let mut relative = PathBuf::from("src");
+        let mut ancestors = Vec::new();
+        let mut node = Some(&self.layout.tree);
         for key in key_path {
-            relative.push(naming::slug(key));
+            let Some(current) = node else { break };
+            ancestors.extend(current.path.as_ref().map(|p| folder.join(p.path())));
+            node = current.children.get(key);
         }
-        let mut candidate = folder.join(&relative);
-        let mut n = 2;
-        while candidate.is_file() || self.path_targets.contains(&candidate) {
-            candidate = folder.join(format!("{}~{n}", relative.display()));
-            n += 1;
+        let overlaps = |candidate: &Path| {
+            self.path_targets
+                .iter()
+                .filter(|target| !ancestors.contains(target))
+                .any(|target| candidate.starts_with(target) || target.starts_with(candidate))
+        };
+        let keys: PathBuf = key_path.iter().map(|key| naming::slug(key)).collect();
+        let taken = |candidate: &Path| candidate.is_file() || self.path_targets.contains(candidate);
+        let numbered = |base: &Path, n: usize| match n {
+            1 => folder.join(base),
+            n => folder.join(format!("{}~{n}", base.display())),
+        };
+        for base in [Path::new("src").join(&keys), keys.clone()] {
+            for n in 1..=100 {
+                let candidate = numbered(&base, n);
+                if !taken(&candidate) && !overlaps(&candidate) {
+                    return candidate;
+                }
+            }
         }
-        candidate
+        // Every candidate overlaps (a node reads the whole project folder): the first
+        // free one, as before.
+        let base = Path::new("src").join(&keys);
+        (1..)
+            .map(|n| numbered(&base, n))
+            .find(|candidate| !taken(candidate))
+            .expect("some ~N is free")
     }
 
     /// The form an existing (or wanted) `$path` target gives the node's instance, or `None`
