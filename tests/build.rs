@@ -245,18 +245,25 @@ fn plugin_install_builds_the_studio_plugin() {
         "plugin/Packages is missing: run `bash scripts/install-plugin-packages.sh` first"
     );
     let temp = tempfile::tempdir().unwrap();
-    let output = temp.path().join("Atlas.rbxmx");
-    let result = std::process::Command::new(common::atlas_bin())
-        .args([
-            "plugin",
-            "install",
-            "--source",
-            plugin.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let install = |output: &std::path::Path| {
+        std::process::Command::new(common::atlas_bin())
+            .args(["plugin", "install", "--source"])
+            .arg(&plugin)
+            .arg("-o")
+            .arg(output)
+            .output()
+            .unwrap()
+    };
+    // Studio loads plugins from model files only.
+    let place = temp.path().join("Atlas.rbxl");
+    let refused = install(&place);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("use .rbxm or .rbxmx"), "{stderr}");
+    assert!(!place.exists());
+    // The output's folder is made, as `atlas build` does.
+    let output = temp.path().join("plugins").join("Atlas.rbxmx");
+    let result = install(&output);
     assert!(
         result.status.success(),
         "{}",

@@ -60,7 +60,10 @@ impl BuildCommand {
 
 /// Writes the place next to `output` and renames it into place, so a failed build never
 /// leaves a truncated file where the last good one was; creates the output's folder.
-fn write_output(output: &std::path::Path, dom: &rbx_dom_weak::WeakDom) -> anyhow::Result<()> {
+pub(crate) fn write_output(
+    output: &std::path::Path,
+    dom: &rbx_dom_weak::WeakDom,
+) -> anyhow::Result<()> {
     let folder = match output.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),

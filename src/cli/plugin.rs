@@ -6,7 +6,6 @@ use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
 
 use super::GlobalOptions;
-use crate::place_file;
 use crate::project;
 use crate::vfs::Vfs;
 
@@ -64,11 +63,21 @@ impl PluginCommand {
                         ),
                     },
                 };
+                // Studio loads plugins from model files only.
+                let extension = output
+                    .extension()
+                    .map(|e| e.to_string_lossy().to_ascii_lowercase());
+                if !matches!(extension.as_deref(), Some("rbxm" | "rbxmx")) {
+                    bail!(
+                        "{}: a plugin is a model file; use .rbxm or .rbxmx",
+                        output.display()
+                    );
+                }
                 let project = project::load(source).with_context(|| {
                     format!("loading the plugin project in {}", source.display())
                 })?;
                 let built = crate::build::build_project(&Vfs::new_default(), &project)?;
-                place_file::write(&output, &built.dom)
+                super::build::write_output(&output, &built.dom)
                     .with_context(|| format!("writing {}", output.display()))?;
                 eprintln!("Installed the Atlas plugin to {}", output.display());
                 Ok(())
