@@ -7,6 +7,7 @@
 pub mod build;
 pub mod cli;
 pub mod formats;
+pub mod interrupt;
 pub mod json_value;
 pub mod json_writer;
 pub mod memory;

@@ -34,7 +34,15 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("{} {err:#}", atlas::cli::error_prefix(&options.global));
-            ExitCode::FAILURE
+            let interrupted = matches!(
+                err.downcast_ref::<atlas::syncback::SyncbackError>(),
+                Some(atlas::syncback::SyncbackError::Interrupted { .. })
+            );
+            if interrupted {
+                ExitCode::from(atlas::interrupt::EXIT_CODE as u8)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

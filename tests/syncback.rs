@@ -1062,6 +1062,56 @@ fn cli_never_removes_the_place_it_reads() {
     assert!(project.join("Module.luau").is_file());
 }
 
+/// Ctrl-C while a syncback writes stops it and puts every file back: the project is
+/// never left half written. (The test holds the writes after the first file, through
+/// `ATLAS_TEST_PAUSE_WRITES_AFTER`, then sends a real SIGINT.)
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_the_writes_puts_the_project_back() {
+    use std::io::{BufRead, BufReader};
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path().join("project");
+    project_with_history(&project);
+    let place = temp.path().join("place.rbxl");
+    write_sample_place(&place);
+    let files_before = util::tree_bytes(&project);
+    let dirs_before = util::tree_dirs(&project);
+
+    let mut child = std::process::Command::new(common::atlas_bin())
+        .args(["syncback", "project", "--input", "place.rbxl", "-y"])
+        .current_dir(temp.path())
+        .env("ATLAS_TEST_PAUSE_WRITES_AFTER", "1")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            panic!("atlas ended before its writes were held: {seen}");
+        }
+        seen.push_str(&line);
+        if line.contains("writes paused for a test") {
+            break;
+        }
+    }
+    // SAFETY: sends SIGINT to the child this test started.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    seen.push_str(&rest);
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(seen.contains("stopped by Ctrl-C"), "{seen}");
+    assert!(seen.contains("put back as it was"), "{seen}");
+    assert_eq!(util::tree_bytes(&project), files_before);
+    assert_eq!(util::tree_dirs(&project), dirs_before);
+}
+
 #[test]
 fn cli_list_dry_run_undo_and_no_prompt() {
     let temp = tempfile::tempdir().unwrap();

@@ -46,6 +46,9 @@ fn shown(path: &Path) -> String {
 impl SyncbackCommand {
     pub fn run(&self, _global: &GlobalOptions) -> anyhow::Result<()> {
         let started = Instant::now();
+        // Ctrl-C during the writes (or an undo) puts the project back instead of leaving
+        // it half written.
+        crate::interrupt::install();
         // Absolute paths, as live syncback uses: a `$path` of "." then names the same
         // files however the project was given.
         let project_path =

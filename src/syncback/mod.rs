@@ -131,6 +131,8 @@ pub enum SyncbackError {
     Io { path: PathBuf, message: String },
     #[error("writing failed: {message}; {}", if *.restored { "the project was restored from the backup" } else { "restoring failed too: run `atlas syncback --undo`" })]
     WriteFailed { message: String, restored: bool },
+    #[error("stopped by Ctrl-C; {}", if *.restored { "the project was put back as it was" } else { "putting it back failed: run `atlas syncback --undo`" })]
+    Interrupted { restored: bool },
     #[error("restoring the backup failed: {0}")]
     RestoreFailed(String),
     #[error("nothing to undo: no syncback backup in {}", .0.join(BACKUP_DIR).display())]

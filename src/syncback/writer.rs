@@ -176,6 +176,8 @@ pub fn apply(
     if nothing_to_do {
         return Ok(Written::default());
     }
+    // From here on Ctrl-C stops the writes and restores instead of ending the process.
+    let _changing = crate::interrupt::Changing::begin();
     let backup_dir = folder.join(BACKUP_DIR);
     let staging = folder.join(".atlas/backup.new");
     if staging.exists() {
@@ -259,6 +261,9 @@ pub fn apply(
         }
         Err(err) => {
             let restored = restore(folder).map(|_| true).unwrap_or(false);
+            if crate::interrupt::requested() {
+                return Err(SyncbackError::Interrupted { restored });
+            }
             Err(SyncbackError::WriteFailed {
                 message: err.to_string(),
                 restored,
@@ -301,12 +306,21 @@ fn write_all(
         .map(|i| (*i, true))
         .chain(classified.overwritten.iter().map(|i| (*i, false)))
         .collect();
+    let pause = pause_for_tests();
     jobs.par_iter()
         .with_min_len(64)
         .try_for_each(|(index, is_new)| {
             let path = &files[*index].path;
             if fail_after.is_some_and(|limit| written.load(Ordering::Relaxed) >= limit) {
                 return Err(io_error(path, io::Error::other("injected failure (test)")));
+            }
+            if let Some(after) = pause {
+                if written.load(Ordering::Relaxed) == after {
+                    wait_for_interrupt();
+                }
+            }
+            if crate::interrupt::requested() {
+                return Err(io_error(path, io::Error::other("interrupted")));
             }
             let contents = &files[*index].contents;
             let result = if *is_new {
@@ -330,12 +344,31 @@ fn write_all(
         })?;
     // Orphans last.
     for (path, name) in to_remove.iter().filter(|(p, _)| !in_the_way.contains(p)) {
+        if crate::interrupt::requested() {
+            return Err(io_error(path, io::Error::other("interrupted")));
+        }
         if fail_after.is_some_and(|limit| written.fetch_add(1, Ordering::Relaxed) >= limit) {
             return Err(io_error(path, io::Error::other("injected failure (test)")));
         }
         move_path(path, &backup_dir.join(name)).map_err(|e| io_error(path, e))?;
     }
     Ok(())
+}
+
+/// Tests only: `ATLAS_TEST_PAUSE_WRITES_AFTER=N` holds the writes after N files (saying
+/// so on stderr) until Ctrl-C or 20 s, so a test can interrupt a syncback mid-write.
+fn pause_for_tests() -> Option<usize> {
+    std::env::var("ATLAS_TEST_PAUSE_WRITES_AFTER")
+        .ok()
+        .and_then(|n| n.parse().ok())
+}
+
+fn wait_for_interrupt() {
+    eprintln!("syncback: writes paused for a test");
+    let started = std::time::Instant::now();
+    while !crate::interrupt::requested() && started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 /// What an undo restored.
@@ -364,6 +397,8 @@ fn same_file_contents(a: &Path, b: &Path) -> bool {
 /// Restores the project from the last backup (after a failed write, or `--undo`), then
 /// deletes the backup.
 pub fn restore(folder: &Path) -> Result<Restored, SyncbackError> {
+    // A restore runs to its end: Ctrl-C meanwhile would leave the project half restored.
+    let _changing = crate::interrupt::Changing::begin();
     let backup_dir = folder.join(BACKUP_DIR);
     let manifest_path = backup_dir.join(MANIFEST);
     let text = std::fs::read_to_string(&manifest_path)
