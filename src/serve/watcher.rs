@@ -1,5 +1,5 @@
-//! File watching for serve: `notify` with the full debouncer, so a burst of writes
-//! arrives as one batch of paths.
+//! File watching for serve: `notify`, with its events gathered into batches here, so a
+//! burst of writes arrives as one batch of paths.
 //!
 //! Watched: recursively, the outermost folders the tree is made of (the `$path`
 //! folders, [`FileWatcher::watch_tree`]); and only their own entries, the other folders
@@ -9,6 +9,11 @@
 //! is set up in one go, where a watch per folder costs a round trip to notify's thread
 //! each. The change processor adds the folders of instances that appear later.
 //!
+//! A batch ends when the files have been quiet for [`DEBOUNCE`] (or has waited
+//! [`MAX_WAIT`] under a steady stream of writes). The batching thread sleeps until an
+//! event comes, so an idle server does no work at all (notify's own debouncers wake every
+//! few milliseconds).
+//!
 //! Reads (`Access`) and metadata-only changes are dropped (re-reading files must not
 //! trigger more re-reads), as is anything inside a hidden folder below the project
 //! folder (`.git`, `.atlas`). When the kernel drops events (its inotify queue
@@ -17,20 +22,23 @@
 
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
-use std::time::Duration;
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use notify::event::ModifyKind;
-use notify::{EventKind, RecommendedWatcher, RecursiveMode};
-use notify_debouncer_full::{
-    new_debouncer, DebounceEventResult, DebouncedEvent, Debouncer, RecommendedCache,
-};
+use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 /// How long the files must be quiet before a batch is reported.
 pub const DEBOUNCE: Duration = Duration::from_millis(20);
 
+/// The longest a batch waits while writes keep coming.
+pub const MAX_WAIT: Duration = Duration::from_millis(500);
+
 /// A running watcher; stopped (and its thread joined) by [`FileWatcher::stop`] or drop.
 pub struct FileWatcher {
-    debouncer: Option<Debouncer<RecommendedWatcher, RecommendedCache>>,
+    watcher: Option<RecommendedWatcher>,
+    batcher: Option<JoinHandle<()>>,
     project_folder: PathBuf,
     /// Folders watched with everything below them.
     roots: Vec<PathBuf>,
@@ -39,33 +47,28 @@ pub struct FileWatcher {
 }
 
 impl FileWatcher {
-    /// Starts a watcher that calls `on_change` with each batch (from the debouncer's
+    /// Starts a watcher that calls `on_change` with each batch (from the batching
     /// thread). Nothing is watched until [`FileWatcher::watch_tree`] or
     /// [`FileWatcher::watch_entries`].
     pub fn new(
         project_folder: &Path,
         on_change: impl Fn(WatchReport) + Send + 'static,
     ) -> notify::Result<FileWatcher> {
+        let (sender, receiver) = channel::<notify::Result<Event>>();
+        let watcher = RecommendedWatcher::new(
+            move |event| {
+                let _ = sender.send(event);
+            },
+            notify::Config::default(),
+        )?;
         let folder = project_folder.to_path_buf();
-        let debouncer =
-            new_debouncer(
-                DEBOUNCE,
-                None,
-                move |result: DebounceEventResult| match result {
-                    Ok(events) => {
-                        if let Some(report) = report_for(&events, &folder) {
-                            on_change(report);
-                        }
-                    }
-                    Err(errors) => {
-                        for error in errors {
-                            log::warn!("file watcher: {error}");
-                        }
-                    }
-                },
-            )?;
+        let batcher = std::thread::Builder::new()
+            .name("atlas watch batches".to_string())
+            .spawn(move || gather_batches(&receiver, &folder, &on_change))
+            .map_err(notify::Error::io)?;
         Ok(FileWatcher {
-            debouncer: Some(debouncer),
+            watcher: Some(watcher),
+            batcher: Some(batcher),
             project_folder: project_folder.to_path_buf(),
             roots: Vec::new(),
             entries: HashSet::new(),
@@ -75,7 +78,7 @@ impl FileWatcher {
     /// Watches every watched folder again, after events were lost: folders created
     /// meanwhile were never given a watch of their own.
     pub fn rewatch(&mut self) {
-        let Some(debouncer) = self.debouncer.as_mut() else {
+        let Some(watcher) = self.watcher.as_mut() else {
             return;
         };
         let watched = self
@@ -88,8 +91,8 @@ impl FileWatcher {
                     .map(|folder| (folder, RecursiveMode::NonRecursive)),
             );
         for (folder, mode) in watched {
-            let _ = debouncer.unwatch(folder);
-            if let Err(err) = debouncer.watch(folder, mode) {
+            let _ = watcher.unwatch(folder);
+            if let Err(err) = watcher.watch(folder, mode) {
                 log::warn!("could not watch {} again: {err}", folder.display());
             }
         }
@@ -101,10 +104,10 @@ impl FileWatcher {
         if self.is_covered(folder) {
             return Ok(false);
         }
-        let Some(debouncer) = self.debouncer.as_mut() else {
+        let Some(watcher) = self.watcher.as_mut() else {
             return Ok(false);
         };
-        debouncer.watch(folder, RecursiveMode::Recursive)?;
+        watcher.watch(folder, RecursiveMode::Recursive)?;
         self.roots.push(folder.to_path_buf());
         Ok(true)
     }
@@ -114,10 +117,10 @@ impl FileWatcher {
         if self.entries.contains(folder) || self.is_covered(folder) {
             return Ok(false);
         }
-        let Some(debouncer) = self.debouncer.as_mut() else {
+        let Some(watcher) = self.watcher.as_mut() else {
             return Ok(false);
         };
-        debouncer.watch(folder, RecursiveMode::NonRecursive)?;
+        watcher.watch(folder, RecursiveMode::NonRecursive)?;
         self.entries.insert(folder.to_path_buf());
         Ok(true)
     }
@@ -138,11 +141,11 @@ impl FileWatcher {
         } else {
             return false;
         };
-        let Some(debouncer) = self.debouncer.as_mut() else {
+        let Some(watcher) = self.watcher.as_mut() else {
             return false;
         };
-        let _ = debouncer.unwatch(path);
-        if let Err(err) = debouncer.watch(path, mode) {
+        let _ = watcher.unwatch(path);
+        if let Err(err) = watcher.watch(path, mode) {
             log::warn!("could not watch {} again: {err}", path.display());
         }
         true
@@ -162,14 +165,17 @@ impl FileWatcher {
         &self.roots
     }
 
-    /// Stops watching and waits for the debouncer thread to end.
+    /// Stops watching and waits for the batching thread to end.
     pub fn stop(mut self) {
         self.stop_inner();
     }
 
     fn stop_inner(&mut self) {
-        if let Some(debouncer) = self.debouncer.take() {
-            debouncer.stop();
+        // Dropping the watcher drops the sending side of the channel: the batching thread
+        // reports what it holds and ends.
+        drop(self.watcher.take());
+        if let Some(batcher) = self.batcher.take() {
+            let _ = batcher.join();
         }
     }
 }
@@ -189,8 +195,46 @@ pub enum WatchReport {
     EventsLost,
 }
 
-/// The report for one debounced batch, or `None` when nothing in it matters.
-fn report_for(events: &[DebouncedEvent], project_folder: &Path) -> Option<WatchReport> {
+/// The batching thread: waits for an event, gathers more until the files are quiet for
+/// [`DEBOUNCE`] (at most [`MAX_WAIT`]), reports the batch; ends when the watcher is gone.
+fn gather_batches(
+    receiver: &Receiver<notify::Result<Event>>,
+    project_folder: &Path,
+    on_change: &impl Fn(WatchReport),
+) {
+    let mut batch: Vec<Event> = Vec::new();
+    let add = |batch: &mut Vec<Event>, event: notify::Result<Event>| match event {
+        Ok(event) => batch.push(event),
+        Err(err) => log::warn!("file watcher: {err}"),
+    };
+    // Blocks while idle.
+    while let Ok(first) = receiver.recv() {
+        add(&mut batch, first);
+        let started = Instant::now();
+        let mut open = true;
+        while open {
+            let wait = DEBOUNCE.min(MAX_WAIT.saturating_sub(started.elapsed()));
+            if wait.is_zero() {
+                break;
+            }
+            match receiver.recv_timeout(wait) {
+                Ok(event) => add(&mut batch, event),
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => open = false,
+            }
+        }
+        if let Some(report) = report_for(&batch, project_folder) {
+            on_change(report);
+        }
+        batch.clear();
+        if !open {
+            break;
+        }
+    }
+}
+
+/// The report for one batch, or `None` when nothing in it matters.
+fn report_for(events: &[Event], project_folder: &Path) -> Option<WatchReport> {
     if events.iter().any(|event| event.need_rescan()) {
         return Some(WatchReport::EventsLost);
     }
@@ -251,12 +295,12 @@ mod tests {
         ));
     }
 
-    fn debounced(kind: EventKind, paths: &[&str]) -> DebouncedEvent {
+    fn debounced(kind: EventKind, paths: &[&str]) -> Event {
         let mut event = notify::Event::new(kind);
         for path in paths {
             event = event.add_path(PathBuf::from(path));
         }
-        DebouncedEvent::new(event, std::time::Instant::now())
+        event
     }
 
     #[test]
@@ -264,7 +308,7 @@ mod tests {
         use notify::event::{CreateKind, DataChange};
         let project = Path::new("/p");
         let write = EventKind::Modify(ModifyKind::Data(DataChange::Content));
-        let mut events: Vec<DebouncedEvent> = (0..50_000)
+        let mut events: Vec<Event> = (0..50_000)
             .map(|i| debounced(write, &[&format!("/p/src/f{}.luau", i % 25_000)]))
             .collect();
         events.push(debounced(
@@ -290,9 +334,49 @@ mod tests {
         );
 
         let lost = notify::Event::new(EventKind::Other).set_flag(notify::event::Flag::Rescan);
-        events.push(DebouncedEvent::new(lost, std::time::Instant::now()));
+        events.push(lost);
         assert_eq!(report_for(&events, project), Some(WatchReport::EventsLost));
         assert_eq!(report_for(&events[50_000..50_002], project), None);
+    }
+
+    #[test]
+    fn batches_end_when_the_files_are_quiet_and_when_the_watcher_goes() {
+        let project = Path::new("/p");
+        let write = EventKind::Modify(ModifyKind::Data(notify::event::DataChange::Content));
+        let (sender, receiver) = channel();
+        let (reports, reported) = channel();
+        let batcher = std::thread::spawn(move || {
+            gather_batches(&receiver, project, &|report| {
+                let _ = reports.send(report);
+            })
+        });
+        // A burst is one batch.
+        for i in 0..100 {
+            sender
+                .send(Ok(debounced(write, &[&format!("/p/src/f{i}.luau")])))
+                .unwrap();
+        }
+        let Ok(WatchReport::Changed(paths)) = reported.recv_timeout(Duration::from_secs(5)) else {
+            panic!("the burst was not reported");
+        };
+        assert_eq!(paths.len(), 100);
+        // An event after the quiet period starts the next batch; an error is only logged.
+        sender
+            .send(Err(notify::Error::generic("watch failed")))
+            .unwrap();
+        sender
+            .send(Ok(debounced(write, &["/p/src/late.luau"])))
+            .unwrap();
+        // The watcher going away reports what is held and ends the thread.
+        drop(sender);
+        batcher.join().unwrap();
+        let rest: Vec<WatchReport> = reported.try_iter().collect();
+        assert_eq!(
+            rest,
+            [WatchReport::Changed(vec![PathBuf::from(
+                "/p/src/late.luau"
+            )])]
+        );
     }
 
     #[test]
