@@ -556,6 +556,49 @@ fn a_new_path_folder_stays_out_of_other_nodes_folders() {
     assert_eq!(util::tree_bytes(project), before);
 }
 
+/// The build reads hidden entries (as Rojo does), but syncback neither writes nor removes
+/// them: the instances made from them are left as their files are, instead of gaining a
+/// `_vscode` copy on every round trip. With `$path: "."` that includes `.git`.
+#[test]
+fn hidden_files_and_folders_round_trip_without_copies() {
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \".\" } } }\n",
+        ),
+        ("A.luau", "return 1\n"),
+        (".secret.luau", "return 'hidden'\n"),
+        (".vscode/settings.json", "{ \"editor.tabSize\": 4 }\n"),
+        (".git/HEAD", "ref: refs/heads/main\n"),
+        (".git/refs/heads/main", "0123\n"),
+    ]);
+    let project = temp.path();
+    let before = util::tree_bytes(project);
+    for mode in [
+        SyncbackMode::Clean,
+        SyncbackMode::Incremental,
+        SyncbackMode::Clean,
+    ] {
+        let place = util::build(project);
+        let expected = util::build(project);
+        let report = util::run(project, place, mode);
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains(".vscode") && w.contains("leaves as it is")),
+            "{:?}",
+            report.warnings
+        );
+        assert_eq!(util::tree_bytes(project), before, "{mode:?}");
+        let differences = round_trip_differences(expected, project);
+        assert!(differences.is_empty(), "{}", differences.join("\n"));
+    }
+    assert!(!project.join("_vscode").exists());
+    assert!(!project.join("_git").exists());
+    assert!(!project.join(".git/refs/.gitkeep").exists());
+}
+
 /// A `$path` file node that gains children moves into a folder; its old adjacent meta file
 /// goes too (its values are the node's, written with it), not left behind.
 #[test]

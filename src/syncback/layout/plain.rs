@@ -287,12 +287,77 @@ impl Planner<'_> {
             }
         }
         for child in children {
+            if let Some(entry) = self.hidden_entry_for(child, dir) {
+                self.keep_hidden(child, parent, &entry, &mut ns);
+                continue;
+            }
             let matched = reuse.remove(&child);
             if let Some((old_child, _)) = &matched {
                 self.old_map.insert(child, *old_child);
             }
             self.layout_plain(child, parent, dir, &mut ns, matched);
         }
+    }
+
+    /// The hidden file or folder in `dir` the build made `child` from (`.vscode/`,
+    /// `.secret.luau`). The build reads hidden entries, but syncback never writes or
+    /// removes them (they are editor and tool files), and names starting with a dot are
+    /// written as slugs: without this, every round trip would add a `_vscode` copy.
+    fn hidden_entry_for(&self, child: Ref, dir: &Path) -> Option<PathBuf> {
+        let name = self.dom.get_by_ref(child)?.name.as_str();
+        // Only a name that is a file name as it stands (not `.`, `..` or `.a/b`).
+        let plain = name != "." && name != ".." && !name.contains(['/', '\\']);
+        if !name.starts_with('.') || !plain {
+            return None;
+        }
+        let folder = dir.join(name);
+        if folder.is_dir() {
+            return Some(folder);
+        }
+        std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|entry| entry.path())
+            .find(|path| {
+                let file_name = file_name(path);
+                file_name.starts_with(name)
+                    && path.is_file()
+                    && self
+                        .ctx
+                        .rule_for(path, &file_name)
+                        .is_some_and(|(rule, built_name)| {
+                            built_name == name
+                                && !matches!(rule, FileRule::Project | FileRule::Ignore)
+                        })
+            })
+    }
+
+    /// Leaves a hidden entry, and the instance made from it, as they are.
+    fn keep_hidden(&mut self, child: Ref, parent: Ref, entry: &Path, ns: &mut Namespace) {
+        let entry_name = file_name(entry);
+        ns.keep(&entry_name);
+        self.layout.protected.insert(entry.to_path_buf());
+        self.warn(format!(
+            "{} comes from the hidden {} {}, which syncback leaves as it is",
+            self.dom.full_path_of(child, "/"),
+            if entry.is_dir() { "folder" } else { "file" },
+            entry.display()
+        ));
+        let segment = self
+            .dom
+            .get_by_ref(child)
+            .map(|i| i.name.clone())
+            .unwrap_or_default();
+        self.place(
+            child,
+            Placement {
+                parent: Some(parent),
+                segment,
+                form: Form::Kept,
+                needs_name: false,
+                children: Vec::new(),
+            },
+        );
     }
 
     /// Whether `folder` exists and holds a file the project tells syncback to leave alone
