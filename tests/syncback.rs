@@ -599,6 +599,46 @@ fn hidden_files_and_folders_round_trip_without_copies() {
     assert!(!project.join(".git/refs/.gitkeep").exists());
 }
 
+/// A script whose only children are left out by `ignoreTrees` / `ignoreClasses` stays a
+/// folder with an init file: those children's files stay in that folder, and a script
+/// file beside it would build as a second instance.
+#[test]
+fn a_script_whose_children_the_rules_leave_out_stays_a_folder() {
+    for (rules, child_file, child_text) in [
+        (
+            "ignoreTrees: [\"**/Cache\"]",
+            "rs/A/Cache/C.luau",
+            "return 'c'\n",
+        ),
+        (
+            "ignoreClasses: [\"Sound\"]",
+            "rs/A/S.model.json5",
+            "{ className: \"Sound\" }\n",
+        ),
+    ] {
+        let project_file = format!(
+            "{{ name: \"p\", syncbackRules: {{ {rules} }}, tree: {{ $className: \"DataModel\", ReplicatedStorage: {{ $path: \"rs\" }} }} }}\n"
+        );
+        let temp = util::project_with(&[
+            ("default.project.json5", project_file.as_str()),
+            ("rs/A/init.luau", "return 'a'\n"),
+            (child_file, child_text),
+        ]);
+        let project = temp.path();
+        let before = util::tree_bytes(project);
+        let expected = util::build(project);
+        util::run(project, util::build(project), SyncbackMode::Clean);
+        assert_eq!(util::tree_bytes(project), before, "{rules}");
+        assert!(!project.join("rs/A.luau").exists(), "{rules}");
+        let differences = round_trip_differences(expected, project);
+        assert!(
+            differences.is_empty(),
+            "{rules}: {}",
+            differences.join("\n")
+        );
+    }
+}
+
 /// A `$path` file node that gains children moves into a folder; its old adjacent meta file
 /// goes too (its values are the node's, written with it), not left behind.
 #[test]

@@ -380,6 +380,16 @@ impl Planner<'_> {
             })
     }
 
+    /// Whether `folder` exists and `instance` has children the rules leave out, whose
+    /// files (kept as they are) would be in it.
+    fn holds_excluded_children(&self, instance: &Instance, folder: &Path) -> bool {
+        instance
+            .children()
+            .iter()
+            .any(|child| self.layout.excluded.contains(child))
+            && folder.is_dir()
+    }
+
     /// What [`OldTree::unchanged`] compares with in this layout.
     pub(super) fn sameness(&self) -> Sameness<'_> {
         Sameness {
@@ -462,9 +472,13 @@ impl Planner<'_> {
         let needs_name = naming::needs_slug(&instance.name);
         let base = naming::slug(&instance.name);
         let mut kind = self.kind_for(instance, has_children);
-        if !matches!(kind, Kind::Dir(_)) && self.holds_ignored_files(&dir.join(&base)) {
-            // That folder stays (syncback never removes ignored files), so the instance
-            // is written into it as its init file: beside it, the build would read both.
+        if !matches!(kind, Kind::Dir(_))
+            && (self.holds_ignored_files(&dir.join(&base))
+                || self.holds_excluded_children(instance, &dir.join(&base)))
+        {
+            // That folder stays (syncback never removes ignored files, nor the files of
+            // children `ignoreTrees`/`ignoreClasses` leave alone), so the instance is
+            // written into it as its init file: beside it, the build would read both.
             kind = self.kind_for(instance, true);
         }
         let (form, entry) = match kind {
