@@ -965,6 +965,24 @@ fn rejects_blocked_place() {
 }
 
 #[test]
+fn rejects_a_model_project() {
+    // A project that builds a model: the place the plugin sends would replace its root.
+    let prepare = |root: &Path| {
+        std::fs::write(
+            root.join("default.project.json5"),
+            "{ name: \"m\", tree: { $className: \"Folder\", $path: \"src/shared\" } }\n",
+        )
+        .unwrap();
+    };
+    let server = TestServe::start_prepared(BASIC, &[], prepare);
+    let state = before(&server);
+    let request = versioned(&server, small_request());
+    let response = post_api_syncback_raw(&server, &request.to_msgpack());
+    let details = assert_refused(&server, &state, &response, 400, "BadRequest");
+    assert!(details.contains("builds a model"), "{details}");
+}
+
+#[test]
 fn rejects_unlisted_place() {
     let server = start(PLACE_IDS);
     let state = before(&server);

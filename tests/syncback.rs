@@ -933,6 +933,54 @@ fn atlas(args: &[&str], dir: &Path) -> std::process::Output {
         .unwrap()
 }
 
+/// A model into a place project, or a place into a model project, would replace the
+/// project's root: refused before anything is written.
+#[test]
+fn cli_refuses_a_place_for_a_model_project_and_the_other_way_round() {
+    let temp = tempfile::tempdir().unwrap();
+    let place_project = temp.path().join("place");
+    util::write_standard_project(&place_project);
+    util::run(&place_project, util::sample_place(), SyncbackMode::Clean);
+    let model_project = temp.path().join("model");
+    util::write_files(
+        &model_project,
+        &[
+            (
+                "default.project.json5",
+                "{ name: \"m\", tree: { $className: \"Folder\", $path: \"src\" } }\n",
+            ),
+            ("src/A.luau", "return 1\n"),
+        ],
+    );
+    write_sample_place(&temp.path().join("game.rbxl"));
+    atlas::place_file::write(
+        &temp.path().join("thing.rbxm"),
+        &util::build(&model_project),
+    )
+    .unwrap();
+    for (project, input, says) in [
+        (&place_project, "thing.rbxm", "builds a place"),
+        (&model_project, "game.rbxl", "builds a model"),
+    ] {
+        let before = util::tree_bytes(project);
+        let output = atlas(
+            &[
+                "syncback",
+                project.to_str().unwrap(),
+                "--input",
+                input,
+                "-y",
+            ],
+            temp.path(),
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{input}: {stderr}");
+        assert!(stderr.contains(says), "{input}: {stderr}");
+        assert!(stderr.contains("nothing was written"), "{stderr}");
+        assert_eq!(util::tree_bytes(project), before, "{input}");
+    }
+}
+
 fn write_sample_place(path: &Path) {
     atlas::place_file::write(path, &util::sample_place()).unwrap();
 }

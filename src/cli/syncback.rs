@@ -79,6 +79,9 @@ impl SyncbackCommand {
         if !input.is_file() {
             bail!("{}: the input file does not exist", input.display());
         }
+        if let Err(message) = syncback::check_input_fits(&project, kind.is_place()) {
+            bail!("{message}; nothing was written");
+        }
         let interactive_err = std::io::stderr().is_terminal();
         let reading = syncback::Progress::new(interactive_err);
         reading.stage(&format!("Reading {}", input.display()), 0);

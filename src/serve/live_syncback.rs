@@ -128,6 +128,8 @@ pub fn check_request(request: &SyncbackRequest, project: &Project) -> Result<(),
             ))
         })?,
     };
+    // The plugin sends a place.
+    crate::syncback::check_input_fits(project, true).map_err(ApiError::bad_request)?;
     if let Some(blocked) = &project.blocked_place_ids {
         if blocked.contains(&place_id) {
             return Err(ApiError::new(

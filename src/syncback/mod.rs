@@ -548,6 +548,27 @@ pub fn execute(
     })
 }
 
+/// Whether an input fits the project: a place goes into a place project (root
+/// `$className: "DataModel"`), a model into any other. The other way round, the project's
+/// root would be replaced by the input's (its services by a model, or a model by a
+/// DataModel), which is never what was meant.
+pub fn check_input_fits(project: &Project, input_is_place: bool) -> Result<(), String> {
+    let root_class = project.tree.class_name.as_deref();
+    let place_project = root_class == Some("DataModel");
+    match (input_is_place, place_project) {
+        (true, false) => Err(format!(
+            "{} builds a model (its root is {}), but the input is a place; give a model file (.rbxm, .rbxmx), or a project whose root has $className \"DataModel\"",
+            project.file_path.display(),
+            root_class.map_or_else(|| "read from its $path".to_string(), |c| format!("a {c}"))
+        )),
+        (false, true) => Err(format!(
+            "{} builds a place (its root is a DataModel), but the input is a model; give a place file (.rbxl, .rbxlx)",
+            project.file_path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Releases the spare capacity of every instance's property map. Decoders size those
 /// maps for every property a class could have; after this a large place takes a fraction
 /// of the memory, so planning never needs more than decoding did.
