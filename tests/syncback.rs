@@ -639,6 +639,55 @@ fn a_script_whose_children_the_rules_leave_out_stays_a_folder() {
     }
 }
 
+/// An instance whose file `globIgnorePaths` would keep out of the build is not written
+/// (the next build would not have it anyway), with a warning; the project's own ignored
+/// files stay as they are.
+#[test]
+fn instances_whose_files_the_build_ignores_are_not_written() {
+    use rbx_dom_weak::InstanceBuilder;
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", globIgnorePaths: [\"**/*.spec.luau\", \"**/tmp\"], tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"rs\" } } }\n",
+        ),
+        ("rs/A.luau", "return 1\n"),
+        ("rs/A.spec.luau", "return 'test'\n"),
+    ]);
+    let project = temp.path();
+    let mut place = util::build(project);
+    let storage = place
+        .descendants()
+        .find(|i| i.name == "ReplicatedStorage")
+        .unwrap()
+        .referent();
+    place.insert(
+        storage,
+        InstanceBuilder::new("ModuleScript")
+            .with_name("B.spec")
+            .with_property("Source", "return 2\n"),
+    );
+    let tmp = place.insert(storage, InstanceBuilder::new("Folder").with_name("tmp"));
+    place.insert(tmp, InstanceBuilder::new("Folder").with_name("Inside"));
+    let report = util::run(project, place, SyncbackMode::Clean);
+    for name in ["B.spec", "tmp"] {
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains(name) && w.contains("globIgnorePaths")),
+            "{name}: {:?}",
+            report.warnings
+        );
+    }
+    assert!(!project.join("rs/B.spec.luau").exists());
+    assert!(!project.join("rs/tmp").exists());
+    assert_eq!(
+        std::fs::read_to_string(project.join("rs/A.spec.luau")).unwrap(),
+        "return 'test'\n"
+    );
+    assert!(project.join("rs/A.luau").is_file());
+}
+
 /// A `$path` file node that gains children moves into a folder; its old adjacent meta file
 /// goes too (its values are the node's, written with it), not left behind.
 #[test]

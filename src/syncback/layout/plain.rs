@@ -557,6 +557,19 @@ impl Planner<'_> {
             self.layout.protected.insert(form_path(&form));
             return;
         }
+        if self.ctx.has_ignore_rules() && self.ctx.is_ignored(&form_path(&form)) {
+            // Written there, the build would leave it out (a `Foo.spec` module with
+            // `globIgnorePaths: ["**/*.spec.luau"]`): the project keeps such files out of
+            // the place, so syncback keeps the instance out of the files.
+            self.warn(format!(
+                "{} is not written: its file {} matches globIgnorePaths, which keeps it out of the build",
+                self.dom.full_path_of(referent, "/"),
+                relative_to(&form_path(&form), &folder).display()
+            ));
+            self.layout.excluded.insert(referent);
+            self.layout.protected.insert(form_path(&form));
+            return;
+        }
         self.finish_plain(referent, parent, entry, form, needs_name, children);
     }
 
