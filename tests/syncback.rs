@@ -885,7 +885,7 @@ fn a_failed_write_leaves_the_project_as_it_was() {
     // The syncback before the failed ones can still be undone: its backup was set aside,
     // not deleted, while they wrote.
     let restored = atlas::syncback::undo(temp.path()).expect("the earlier syncback's undo");
-    assert!(!restored.is_empty());
+    assert!(!restored.deleted.is_empty() || !restored.restored.is_empty());
     assert!(!atlas::syncback::backup_exists(temp.path()));
 }
 
@@ -949,6 +949,53 @@ fn undo_restores_every_byte() {
         atlas::syncback::undo(temp.path()).is_err(),
         "a second undo has nothing to restore"
     );
+}
+
+/// An undo after the user edited files the syncback wrote keeps those edits: each edited
+/// file is copied to `.atlas/kept-edits/<time>/` before the project is put back.
+#[test]
+fn undo_keeps_copies_of_files_edited_since_the_syncback() {
+    let temp = tempfile::tempdir().unwrap();
+    project_with_history(temp.path());
+    let files_before = util::tree_bytes(temp.path());
+    let report = util::run(temp.path(), util::sample_place(), SyncbackMode::Clean);
+    let overwritten = Path::new("src/shared/Data/Module.luau");
+    assert!(
+        report.written.iter().any(|p| p == overwritten),
+        "{:?}",
+        report.written
+    );
+    let created = Path::new("src/shared/Folder1/Note.txt");
+    assert!(
+        report.written.iter().any(|p| p == created),
+        "{:?}",
+        report.written
+    );
+    std::fs::write(temp.path().join(overwritten), "return 'my edit'\n").unwrap();
+    std::fs::write(temp.path().join(created), "my note\n").unwrap();
+
+    let restored = atlas::syncback::undo(temp.path()).unwrap();
+    assert_eq!(util::tree_bytes(temp.path()), files_before);
+    assert_eq!(
+        restored.kept_edits,
+        [overwritten.to_path_buf(), created.to_path_buf()]
+    );
+    let kept_in = restored.kept_in.expect("where the edits are");
+    assert!(kept_in.starts_with(temp.path().join(".atlas/kept-edits")));
+    assert_eq!(
+        std::fs::read_to_string(kept_in.join(overwritten)).unwrap(),
+        "return 'my edit'\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(kept_in.join(created)).unwrap(),
+        "my note\n"
+    );
+
+    // Without edits, nothing is kept aside.
+    util::run(temp.path(), util::sample_place(), SyncbackMode::Clean);
+    let restored = atlas::syncback::undo(temp.path()).unwrap();
+    assert!(restored.kept_edits.is_empty());
+    assert!(restored.kept_in.is_none());
 }
 
 #[test]

@@ -64,9 +64,18 @@ impl SyncbackCommand {
                 }
             };
             let restored = syncback::undo(&folder)?;
+            if let Some(kept_in) = &restored.kept_in {
+                let paths: Vec<String> = restored.kept_edits.iter().map(|p| shown(p)).collect();
+                log::warn!(
+                    "{} file(s) changed since the syncback wrote them; the edited copies are kept in {}: {}",
+                    paths.len(),
+                    kept_in.display(),
+                    paths.join(", ")
+                );
+            }
             eprintln!(
                 "Restored {} path(s) from the last syncback's backup",
-                restored.len()
+                restored.deleted.len() + restored.restored.len()
             );
             return Ok(());
         }

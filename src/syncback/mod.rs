@@ -581,13 +581,10 @@ pub fn compact(dom: &mut WeakDom) {
     }
 }
 
-/// Restores the project in `folder` as it was before the last syncback.
-pub fn undo(folder: &Path) -> Result<Vec<PathBuf>, SyncbackError> {
-    let restored = writer::restore(folder)?;
-    let mut all = restored.deleted;
-    all.extend(restored.restored);
-    all.sort();
-    Ok(all)
+/// Restores the project in `folder` as it was before the last syncback; files edited
+/// since it wrote them are copied aside first (see [`writer::restore`]).
+pub fn undo(folder: &Path) -> Result<writer::Restored, SyncbackError> {
+    writer::restore(folder, true)
 }
 
 /// Turns a model file's dom into the tree syncback expects: one top-level instance

@@ -118,6 +118,9 @@ pub fn classify(
 struct Saved {
     path: PathBuf,
     backup: String,
+    /// For an overwritten file, the [`digest`] of what syncback wrote over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    written: Option<String>,
 }
 
 /// The backup's table of contents; paths are relative to the project folder.
@@ -128,6 +131,20 @@ struct Manifest {
     created_dirs: Vec<PathBuf>,
     overwritten: Vec<Saved>,
     removed: Vec<Saved>,
+    /// The [`digest`] of each created file's contents, in the order of `created_files`, so
+    /// `--undo` can tell a file edited since then and keep that edit.
+    #[serde(default)]
+    created_digests: Vec<String>,
+}
+
+/// The digest recorded for a written file: XXH3 (fast, and fixed by its specification)
+/// and the length.
+fn digest(bytes: &[u8]) -> String {
+    format!(
+        "{:016x}-{}",
+        twox_hash::XxHash3_64::oneshot(bytes),
+        bytes.len()
+    )
 }
 
 /// What writing did.
@@ -179,6 +196,7 @@ pub fn apply(
     // From here on Ctrl-C stops the writes and restores instead of ending the process.
     let _changing = crate::interrupt::Changing::begin();
     let backup_dir = folder.join(BACKUP_DIR);
+    let manifest_timer = std::time::Instant::now();
     let staging = folder.join(".atlas/backup.new");
     if staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(|e| io_error(&staging, e))?;
@@ -199,6 +217,11 @@ pub fn apply(
             .iter()
             .map(|p| relative(folder, p))
             .collect(),
+        created_digests: classified
+            .created
+            .par_iter()
+            .map(|i| digest(&files[*i].contents))
+            .collect(),
         ..Default::default()
     };
     let mut counter = 0usize;
@@ -206,7 +229,8 @@ pub fn apply(
         counter += 1;
         format!("files/{counter}")
     };
-    for path in classified.overwritten.iter().map(|i| &files[*i].path) {
+    for file in classified.overwritten.iter().map(|i| &files[*i]) {
+        let path = &file.path;
         let name = next_name();
         let target = staging.join(&name);
         if std::fs::hard_link(path, &target).is_err() {
@@ -215,6 +239,7 @@ pub fn apply(
         manifest.overwritten.push(Saved {
             path: relative(folder, path),
             backup: name,
+            written: Some(digest(&file.contents)),
         });
     }
     let mut to_remove: Vec<(PathBuf, String)> = Vec::new();
@@ -223,14 +248,20 @@ pub fn apply(
         manifest.removed.push(Saved {
             path: relative(folder, path),
             backup: name.clone(),
+            written: None,
         });
         to_remove.push((path.clone(), name));
     }
-    let manifest_text = serde_json::to_string_pretty(&manifest).map_err(|e| SyncbackError::Io {
+    // Compact: for 100k files it is megabytes, written before every syncback's first change.
+    let manifest_text = serde_json::to_string(&manifest).map_err(|e| SyncbackError::Io {
         path: staging.join(MANIFEST),
         message: e.to_string(),
     })?;
     std::fs::write(staging.join(MANIFEST), manifest_text).map_err(|e| io_error(&staging, e))?;
+    log::debug!(
+        "syncback: backup manifest in {:.2?}",
+        manifest_timer.elapsed()
+    );
     // The last syncback's backup steps aside until this one has written everything: if
     // this one fails and is restored, `--undo` still undoes the last one.
     let previous = folder.join(PREVIOUS_BACKUP_DIR);
@@ -260,7 +291,7 @@ pub fn apply(
             })
         }
         Err(err) => {
-            let restored = restore(folder).map(|_| true).unwrap_or(false);
+            let restored = restore(folder, false).map(|_| true).unwrap_or(false);
             if crate::interrupt::requested() {
                 return Err(SyncbackError::Interrupted { restored });
             }
@@ -355,6 +386,63 @@ fn write_all(
     Ok(())
 }
 
+/// Copies every file whose bytes are no longer what the syncback wrote into a fresh
+/// `.atlas/kept-edits/<seconds since 1970>/`, keeping its relative path.
+fn keep_edited_files(
+    folder: &Path,
+    manifest: &Manifest,
+    out: &mut Restored,
+) -> Result<(), SyncbackError> {
+    let written: Vec<(&PathBuf, &String)> = manifest
+        .created_files
+        .iter()
+        .zip(&manifest.created_digests)
+        .chain(
+            manifest
+                .overwritten
+                .iter()
+                .filter_map(|saved| Some((&saved.path, saved.written.as_ref()?))),
+        )
+        .collect();
+    let edited: Vec<&PathBuf> = written
+        .par_iter()
+        .filter(|(path, written)| {
+            std::fs::read(folder.join(path)).is_ok_and(|now| digest(&now) != **written)
+        })
+        .map(|(path, _)| *path)
+        .collect();
+    if edited.is_empty() {
+        return Ok(());
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut kept_in = folder
+        .join(".atlas")
+        .join("kept-edits")
+        .join(stamp.to_string());
+    let mut n = 2;
+    while kept_in.exists() {
+        kept_in = folder
+            .join(".atlas")
+            .join("kept-edits")
+            .join(format!("{stamp}-{n}"));
+        n += 1;
+    }
+    for path in edited {
+        let to = kept_in.join(path);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+        }
+        std::fs::copy(folder.join(path), &to).map_err(|e| io_error(&to, e))?;
+        out.kept_edits.push(path.clone());
+    }
+    out.kept_edits.sort();
+    out.kept_in = Some(kept_in);
+    Ok(())
+}
+
 /// Tests only: `ATLAS_TEST_PAUSE_WRITES_AFTER=N` holds the writes after N files (saying
 /// so on stderr) until Ctrl-C or 20 s, so a test can interrupt a syncback mid-write.
 fn pause_for_tests() -> Option<usize> {
@@ -376,6 +464,10 @@ fn wait_for_interrupt() {
 pub struct Restored {
     pub deleted: Vec<PathBuf>,
     pub restored: Vec<PathBuf>,
+    /// Files edited since the syncback wrote them, copied here before the undo (relative
+    /// paths below [`Restored::kept_in`]).
+    pub kept_edits: Vec<PathBuf>,
+    pub kept_in: Option<PathBuf>,
 }
 
 /// Whether `folder` holds a syncback backup that `--undo` can restore.
@@ -396,7 +488,9 @@ fn same_file_contents(a: &Path, b: &Path) -> bool {
 
 /// Restores the project from the last backup (after a failed write, or `--undo`), then
 /// deletes the backup.
-pub fn restore(folder: &Path) -> Result<Restored, SyncbackError> {
+/// `keep_edits` (an undo the user asked for): files changed since the syncback wrote them
+/// are copied to `.atlas/kept-edits/<time>/` first, so the undo loses no one's work.
+pub fn restore(folder: &Path, keep_edits: bool) -> Result<Restored, SyncbackError> {
     // A restore runs to its end: Ctrl-C meanwhile would leave the project half restored.
     let _changing = crate::interrupt::Changing::begin();
     let backup_dir = folder.join(BACKUP_DIR);
@@ -408,6 +502,9 @@ pub fn restore(folder: &Path) -> Result<Restored, SyncbackError> {
         message: e.to_string(),
     })?;
     let mut out = Restored::default();
+    if keep_edits {
+        keep_edited_files(folder, &manifest, &mut out)?;
+    }
     let mut failures = Vec::new();
     for path in &manifest.created_files {
         let full = folder.join(path);
