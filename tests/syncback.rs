@@ -688,6 +688,46 @@ fn instances_whose_files_the_build_ignores_are_not_written() {
     assert!(project.join("rs/A.luau").is_file());
 }
 
+/// Incremental mode keeps a node's `$path` file untouched while its instance is
+/// unchanged, as it keeps unchanged plain files: a `.json` data module stays JSON and a
+/// model file keeps its comments.
+#[test]
+fn incremental_mode_keeps_unchanged_path_file_nodes() {
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { JS: { $path: \"f/Data.json\" }, MJ: { $path: \"f/Thing.model.json5\" } } } }\n",
+        ),
+        ("f/Data.json", "{\"a\": 1}\n"),
+        (
+            "f/Thing.model.json5",
+            "// thing\n{ className: \"Part\", properties: { Transparency: 0.25 } }\n",
+        ),
+    ]);
+    let project = temp.path();
+    let before = util::tree_bytes(project);
+    let report = util::run(project, util::build(project), SyncbackMode::Incremental);
+    assert!(report.written.is_empty(), "{:?}", report.written);
+    assert!(report.removed.is_empty(), "{:?}", report.removed);
+    assert_eq!(util::tree_bytes(project), before);
+
+    // A changed node is written again; the unchanged one still stays as it is.
+    let mut place = util::build(project);
+    util::set_property(
+        &mut place,
+        "MJ",
+        "Transparency",
+        rbx_dom_weak::types::Variant::Float32(0.5),
+    );
+    util::run(project, place, SyncbackMode::Incremental);
+    assert_eq!(
+        std::fs::read_to_string(project.join("f/Data.json")).unwrap(),
+        "{\"a\": 1}\n"
+    );
+    let thing = std::fs::read_to_string(project.join("f/Thing.model.json5")).unwrap();
+    assert!(thing.contains("0.5"), "{thing}");
+}
+
 /// A `$path` file node that gains children moves into a folder; its old adjacent meta file
 /// goes too (its values are the node's, written with it), not left behind.
 #[test]

@@ -555,6 +555,11 @@ impl<'a> Planner<'a> {
             }
             None => None,
         };
+        if let Some(target) = &target {
+            if self.keeps_unchanged_file_node(node, referent, parent, target) {
+                return;
+            }
+        }
         if let Some(target) = target {
             let form = self.node_target_form(instance, &target, !remaining.is_empty());
             let (form, relocated) = match form {
@@ -699,6 +704,40 @@ impl<'a> Planner<'a> {
             child_path.push(child_key);
             self.layout_node(child_node, child_path, chosen, Some(referent), Some(&class));
         }
+    }
+
+    /// Incremental mode: a node whose `$path` is a file (`Data.json`, `Thing.model.json5`)
+    /// and whose subtree is unchanged keeps that file untouched, as unchanged plain files
+    /// are (a data module would otherwise become `.luau`, a model file lose its comments).
+    fn keeps_unchanged_file_node(
+        &mut self,
+        node: &ProjectNode,
+        referent: Ref,
+        parent: Option<Ref>,
+        target: &Path,
+    ) -> bool {
+        let (Some(old), Some(parent)) = (self.old, parent) else {
+            return false;
+        };
+        if self.mode != SyncbackMode::Incremental || !node.children.is_empty() || !target.is_file()
+        {
+            return false;
+        }
+        let Some(old_ref) = self.old_map.get(&referent).copied() else {
+            return false;
+        };
+        if !old.unchanged(self.dom, referent, old_ref, self.sameness()) {
+            return false;
+        }
+        for path in old.paths_of_subtree(old_ref) {
+            if path.is_file() {
+                self.layout.kept.push(path.clone());
+            }
+            self.layout.protected.insert(path);
+        }
+        self.layout.protected.insert(target.to_path_buf());
+        self.old_segments(referent, parent, old_ref, old);
+        true
     }
 
     /// A project node with no instance in the place: a service syncs as if empty;

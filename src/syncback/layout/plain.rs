@@ -629,7 +629,7 @@ impl Planner<'_> {
     }
 
     /// Placements for an unchanged subtree (kept files), so references into it resolve.
-    fn old_segments(&mut self, referent: Ref, parent: Ref, old_ref: Ref, old: &OldTree) {
+    pub(super) fn old_segments(&mut self, referent: Ref, parent: Ref, old_ref: Ref, old: &OldTree) {
         let segment = old
             .fs_name(old_ref)
             .or_else(|| self.dom.get_by_ref(referent).map(|i| i.name.clone()))
