@@ -1121,6 +1121,51 @@ fn write_sample_place(path: &Path) {
     atlas::place_file::write(path, &util::sample_place()).unwrap();
 }
 
+/// A reference whose path would go through a project node key holding `/` cannot be
+/// spelled (the build splits paths on `/`): it is dropped with a warning saying why,
+/// instead of being written as a path that resolves to nothing.
+#[test]
+fn a_reference_through_a_name_with_a_slash_is_warned_about() {
+    use rbx_dom_weak::types::Variant;
+    use rbx_dom_weak::InstanceBuilder;
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"rs\" }, Workspace: { \"Odd/Name\": { $className: \"Model\", P: { $className: \"Part\" } } } } }\n",
+        ),
+        ("rs/A.luau", "return 1\n"),
+    ]);
+    let project = temp.path();
+    let mut place = util::build(project);
+    let part = place
+        .descendants()
+        .find(|i| i.name == "P")
+        .unwrap()
+        .referent();
+    let storage = place
+        .descendants()
+        .find(|i| i.name == "ReplicatedStorage")
+        .unwrap()
+        .referent();
+    place.insert(
+        storage,
+        InstanceBuilder::new("ObjectValue")
+            .with_name("Pointer")
+            .with_property("Value", Variant::Ref(part)),
+    );
+    let report = util::run(project, place, SyncbackMode::Clean);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("Pointer.Value") && w.contains("cannot be spelled")),
+        "{:?}",
+        report.warnings
+    );
+    let pointer = std::fs::read_to_string(project.join("rs/Pointer.model.json5")).unwrap();
+    assert!(!pointer.contains("Rojo_Ref_Value"), "{pointer}");
+}
+
 #[test]
 fn references_that_syncback_cannot_follow_are_warned_about() {
     use rbx_dom_weak::types::Variant;

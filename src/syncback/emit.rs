@@ -285,11 +285,20 @@ impl Emitter<'_> {
                 self.warn(out, message);
             }
             match self.ref_path(referent, target) {
-                Some(path) => result.push((format!("{REF_PATH_PREFIX}{property}"), path)),
-                None => {
+                Ok(path) => result.push((format!("{REF_PATH_PREFIX}{property}"), path)),
+                Err(None) => {
                     let message = format!(
                         "{}.{property} points at an instance that is not in the place; dropped",
                         self.dom.full_path_of(referent, "/")
+                    );
+                    self.warn(out, message);
+                }
+                Err(Some(name)) => {
+                    let message = format!(
+                        "{}.{property} points at {}, whose path goes through {name:?}: a name \
+                         holding '/' cannot be spelled in a reference path; dropped (rename it)",
+                        self.dom.full_path_of(referent, "/"),
+                        self.dom.full_path_of(target, "/")
                     );
                     self.warn(out, message);
                 }
@@ -298,12 +307,24 @@ impl Emitter<'_> {
         Some(result)
     }
 
-    /// The `Rojo_Ref_*` path from `source` to `target` that the build resolves.
-    fn ref_path(&self, source: Ref, target: Ref) -> Option<String> {
-        if source == target {
-            return Some("@self".to_string());
+    /// The `Rojo_Ref_*` path from `source` to `target` that the build resolves. Errors:
+    /// `None` when the target is not in the place, `Some(name)` when the path would go
+    /// through a name holding `/` (a project node's key), which no path can spell.
+    fn ref_path(&self, source: Ref, target: Ref) -> Result<String, Option<String>> {
+        fn joined<S: AsRef<str>>(segments: &[S]) -> Result<String, Option<String>> {
+            match segments.iter().find(|s| s.as_ref().contains('/')) {
+                Some(name) => Err(Some(name.as_ref().to_string())),
+                None => Ok(segments
+                    .iter()
+                    .map(AsRef::as_ref)
+                    .collect::<Vec<&str>>()
+                    .join("/")),
+            }
         }
-        let target_instance = self.dom.get_by_ref(target)?;
+        if source == target {
+            return Ok("@self".to_string());
+        }
+        self.dom.get_by_ref(target).ok_or(None)?;
         let Some(to) = self.layout.segments(target) else {
             // Outside the synced tree: a path of instance names, which resolves if that
             // part of the place is ever synced.
@@ -314,12 +335,11 @@ impl Emitter<'_> {
                 .collect();
             names.pop();
             names.reverse();
-            let _ = target_instance;
-            return Some(format!("@game/{}", names.join("/")));
+            return Ok(format!("@game/{}", joined(&names)?));
         };
-        let from = self.layout.segments(source)?;
+        let from = self.layout.segments(source).ok_or(None)?;
         if to.len() > from.len() && to[..from.len()] == from[..] {
-            return Some(format!("@self/{}", to[from.len()..].join("/")));
+            return Ok(format!("@self/{}", joined(&to[from.len()..])?));
         }
         let common = from
             .iter()
@@ -327,17 +347,17 @@ impl Emitter<'_> {
             .take_while(|(a, b)| a == b)
             .count();
         if to.is_empty() {
-            return Some("@game".to_string());
+            return Ok("@game".to_string());
         }
         if common == 0 || common == to.len() {
-            return Some(format!("@game/{}", to.join("/")));
+            return Ok(format!("@game/{}", joined(&to)?));
         }
         let up = from.len() - 1 - common;
-        let rest = to[common..].join("/");
+        let rest = joined(&to[common..])?;
         if up == 0 {
-            Some(format!("./{rest}"))
+            Ok(format!("./{rest}"))
         } else {
-            Some(format!("{}{rest}", "../".repeat(up)))
+            Ok(format!("{}{rest}", "../".repeat(up)))
         }
     }
 
@@ -654,7 +674,7 @@ impl Emitter<'_> {
             match value {
                 Variant::Ref(target) if target.is_some() && !self.inside(*target, subtree_root) => {
                     if !self.rules.ignore_referents && Some(*target) != self.layout.camera {
-                        if let Some(path) = self.ref_path(referent, *target) {
+                        if let Ok(path) = self.ref_path(referent, *target) {
                             outside.push((format!("{REF_PATH_PREFIX}{name}"), path));
                         }
                     }
