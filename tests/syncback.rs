@@ -1222,6 +1222,30 @@ fn references_that_syncback_cannot_follow_are_warned_about() {
     assert!(text.contains("@game/Workspace/Wheel"), "{text}");
 }
 
+/// A node whose `$path` lies deeper inside its parent's `$path` folder is read twice by
+/// the build; syncback says so instead of silently adding a copy.
+#[test]
+fn a_node_deeper_inside_its_parents_folder_is_warned_about() {
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\", Deep: { $path: \"src/a/b\" } } } }\n",
+        ),
+        ("src/a/b/M.luau", "return 1\n"),
+    ]);
+    let project = temp.path();
+    let report = util::run(project, util::build(project), SyncbackMode::Clean);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("ReplicatedStorage.Deep")
+                && w.contains("lies inside its parent's $path src")),
+        "{:?}",
+        report.warnings
+    );
+}
+
 #[test]
 fn a_node_inside_its_parents_folder_is_written_once() {
     // Builds the project, syncs the place back twice and checks the files never change;

@@ -932,6 +932,18 @@ impl Planner<'_> {
             let Some(target) = child.path.as_ref().map(|p| folder.join(p.path())) else {
                 continue;
             };
+            if target.starts_with(dir) && target.parent() != Some(dir) && target.exists() {
+                // Deeper inside: the build reads those files as part of the folder too.
+                let mut child_path = key_path.to_vec();
+                child_path.push(child_key.clone());
+                self.warn(format!(
+                    "project node {}: its $path {} lies inside its parent's $path {}, so the build reads those files twice; give the node a $path outside that folder, or list it in globIgnorePaths",
+                    display_key_path(&child_path),
+                    relative_to(&target, &folder).display(),
+                    relative_to(dir, &folder).display()
+                ));
+                continue;
+            }
             if target.parent() != Some(dir) || !target.exists() {
                 continue;
             }
