@@ -728,6 +728,29 @@ fn incremental_mode_keeps_unchanged_path_file_nodes() {
     assert!(thing.contains("0.5"), "{thing}");
 }
 
+/// A node folder's meta file that still says the same keeps its text, even when it spells
+/// out a default value (`Archivable: true`); and the folder it keeps needs no `.gitkeep`.
+#[test]
+fn a_node_folders_meta_file_that_says_the_same_is_kept() {
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { Cfg: { $path: \"cfg\" } } } }\n",
+        ),
+        (
+            "cfg/init.meta.json5",
+            "// keep me\n{ className: \"Configuration\", properties: { Archivable: true }, attributes: { A: \"b\" } }\n",
+        ),
+    ]);
+    let project = temp.path();
+    let before = util::tree_bytes(project);
+    for mode in [SyncbackMode::Clean, SyncbackMode::Incremental] {
+        let report = util::run(project, util::build(project), mode);
+        assert!(report.written.is_empty(), "{mode:?}: {:?}", report.written);
+        assert_eq!(util::tree_bytes(project), before, "{mode:?}");
+    }
+}
+
 /// A `$path` file node that gains children moves into a folder; its old adjacent meta file
 /// goes too (its values are the node's, written with it), not left behind.
 #[test]

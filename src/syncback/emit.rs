@@ -124,14 +124,27 @@ fn same_meta(class: &str, old: &meta::MetaFile, meta: &meta::MetaFile) -> bool {
         && old.name == meta.name
         && old.id == meta.id
         && old.ignore_unknown_instances == meta.ignore_unknown_instances
-        && same_values(&old.properties, &meta.properties, |name, value| {
-            properties::decode_property(class, name, value)
-        })
+        && same_properties(class, &old.properties, &meta.properties)
         && same_values(
             &old.attributes,
             &meta.attributes,
             properties::decode_attribute,
         )
+}
+
+/// Whether two maps of encoded property values say the same: a property one leaves out
+/// is its class default, so a hand-written `Archivable: true` still says the same.
+fn same_properties(class: &str, a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>) -> bool {
+    let value = |map: &BTreeMap<String, Value>, name: &str| match map.get(name) {
+        Some(encoded) => properties::decode_property(class, name, encoded).ok(),
+        None => filter::default_value(class, name).cloned(),
+    };
+    a.keys().chain(b.keys()).all(|name| {
+        matches!(
+            (value(a, name), value(b, name)),
+            (Some(x), Some(y)) if filter::identical(&x, &y)
+        )
+    })
 }
 
 /// Whether two maps of encoded values hold the same keys with values that decode equal.
@@ -398,11 +411,13 @@ impl Emitter<'_> {
             } => {
                 let skip = carried(&placement.form, class, instance);
                 let mut cleared = false;
+                // An empty folder needs a `.gitkeep`, unless its meta file keeps it.
+                let mut needs_gitkeep = None;
                 if let Some((dir_path, init)) = dir {
                     out.dirs.push(dir_path.clone());
                     let wrote_init = self.init_file(dir_path, *init, instance, out);
                     if placement.children.is_empty() && !wrote_init {
-                        out.files.push(dir::gitkeep(dir_path));
+                        needs_gitkeep = Some(dir_path);
                     }
                 }
                 if let Some(file) = file {
@@ -439,7 +454,15 @@ impl Emitter<'_> {
                     let meta = self.meta(instance, props, attributes, false, class_name);
                     // As in the project file: what the place cannot say, and a meta file
                     // that says the same, stay as the user wrote them.
-                    self.push_meta(out, meta_path.clone(), class, meta, true);
+                    let wrote_meta = self.push_meta(out, meta_path.clone(), class, meta, true);
+                    if wrote_meta
+                        && needs_gitkeep.is_some_and(|dir| meta_path.parent() == Some(dir))
+                    {
+                        needs_gitkeep = None;
+                    }
+                }
+                if let Some(dir_path) = needs_gitkeep {
+                    out.files.push(dir::gitkeep(dir_path));
                 }
                 let (properties, attributes) = if cleared {
                     (BTreeMap::new(), BTreeMap::new())
