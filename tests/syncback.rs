@@ -751,6 +751,43 @@ fn a_node_folders_meta_file_that_says_the_same_is_kept() {
     }
 }
 
+/// Two project nodes with one `$path` folder: when the place has the same contents for
+/// both, syncback writes them once; when it has different contents, one would be lost, so
+/// nothing is written.
+#[test]
+fn two_nodes_with_one_path_must_agree() {
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { A: { $path: \"shared\" } }, ServerStorage: { B: { $path: \"shared\" } } } }\n",
+        ),
+        ("shared/M.luau", "return 1\n"),
+    ]);
+    let project = temp.path();
+    let before = util::tree_bytes(project);
+    util::run(project, util::build(project), SyncbackMode::Clean);
+    assert_eq!(util::tree_bytes(project), before);
+
+    let mut place = util::build(project);
+    let modules: Vec<_> = place
+        .descendants()
+        .filter(|i| i.name == "M")
+        .map(|i| i.referent())
+        .collect();
+    place
+        .get_by_ref_mut(modules[1])
+        .unwrap()
+        .properties
+        .insert("Source".into(), "return 2\n".into());
+    let project_file = atlas::project::load(project).unwrap();
+    let error = atlas::syncback::run(&project_file, place, &Default::default())
+        .expect_err("different contents for one file");
+    let message = error.to_string();
+    assert!(message.contains("shared/M.luau"), "{message}");
+    assert!(message.contains("nothing was written"), "{message}");
+    assert_eq!(util::tree_bytes(project), before);
+}
+
 /// A `$path` file node that gains children moves into a folder; its old adjacent meta file
 /// goes too (its values are the node's, written with it), not left behind.
 #[test]

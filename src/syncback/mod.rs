@@ -243,17 +243,30 @@ pub fn plan(
         let text = to_file_text(&project.file_path, &project::to_value(&new_project));
         files.push(FileWrite::new(project.file_path.clone(), text));
     }
-    files.sort_unstable_by(|a, b| paths::key(&a.path).cmp(paths::key(&b.path)));
-    files.dedup_by(|later, earlier| {
-        let duplicate = later.path == earlier.path;
-        if duplicate {
-            log::warn!(
-                "{} was planned twice; the first contents win",
-                later.path.display()
-            );
-        }
-        duplicate
-    });
+    files.sort_by(|a, b| paths::key(&a.path).cmp(paths::key(&b.path)));
+    // Two instances written to one file (two project nodes with the same `$path`): the
+    // same bytes are written once; different bytes would lose one of them, so nothing is
+    // written.
+    let conflicts: Vec<String> = files
+        .windows(2)
+        .filter(|pair| pair[0].path == pair[1].path && pair[0].contents != pair[1].contents)
+        .map(|pair| {
+            paths::relative(&pair[0].path, project.folder())
+                .display()
+                .to_string()
+        })
+        .collect();
+    if !conflicts.is_empty() {
+        let more = match conflicts.len() {
+            n if n > 5 => format!(" and {} more", n - 5),
+            _ => String::new(),
+        };
+        return Err(SyncbackError::Project(format!(
+            "two instances of the place would be written to the same file with different contents, so one of them would be lost (two project nodes with one $path?): {}{more}; nothing was written",
+            conflicts[..conflicts.len().min(5)].join(", ")
+        )));
+    }
+    files.dedup_by(|later, earlier| later.path == earlier.path);
 
     // Every directory that must exist (below the project folder).
     let dirs = paths::dirs_to_create(
