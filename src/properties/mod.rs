@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 
 use rbx_reflection::{
-    DataType, EnumDescriptor, PropertyDescriptor, ReflectionDatabase, Scriptability,
+    DataType, EnumDescriptor, PropertyDescriptor, PropertyKind, ReflectionDatabase, Scriptability,
 };
 use rbx_types::{Attributes, Variant, VariantType};
 
@@ -96,7 +96,8 @@ pub fn find_property(class: &str, property: &str) -> Option<&'static PropertyDes
     }
 }
 
-/// Whether a Studio plugin may write `class.property`. The reflection database marks the
+/// Whether a Studio plugin may write `class.property` (for an alias such as `size`, the
+/// property it stands for). The reflection database marks the
 /// values Roblox keeps from plugins (`NotScriptable`, or read-only such as
 /// `MeshPart.MeshId`) with a scriptability of `None` or `Read`; serve never sends those,
 /// since each would fail on every sync. `Custom` ones are written through methods
@@ -115,8 +116,15 @@ pub fn plugin_can_write(class: &str, property: &str) -> bool {
                 let mut current = db.classes.get(class);
                 while let Some(descriptor) = current {
                     for (&name, property) in &descriptor.properties {
+                        // An alias (`size`, `Color3uint8`) is written as what it stands for.
+                        let canonical = match property.kind {
+                            PropertyKind::Alias { alias_for } => {
+                                find_property(class, alias_for).unwrap_or(property)
+                            }
+                            _ => property,
+                        };
                         let read_only = matches!(
-                            property.scriptability,
+                            canonical.scriptability,
                             Scriptability::None | Scriptability::Read
                         );
                         if seen.insert(name) && read_only {

@@ -624,6 +624,10 @@ fn plugin_can_write_follows_scriptability() {
     assert!(!plugin_can_write("Part", "SourceAssetId"));
     assert!(!plugin_can_write("MeshPart", "MeshId"));
     assert!(!plugin_can_write("Workspace", "StreamingTargetRadius"));
+    // Aliases follow what they stand for (`size` is `Size`, `ScaleFactor` is `Scale`).
+    assert!(plugin_can_write("Part", "size"));
+    assert!(plugin_can_write("Part", "Color3uint8"));
+    assert!(plugin_can_write("Model", "ScaleFactor"));
     // Unknown to the database: perhaps newer than it, so sent.
     assert!(plugin_can_write("Part", "BrandNewProperty"));
     assert!(plugin_can_write("BrandNewClass", "Anything"));

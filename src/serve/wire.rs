@@ -293,10 +293,9 @@ fn resend_for_replaced(tree: &Tree, replaced: &HashSet<Ref>, updated: &mut Vec<I
     }
     for instance in tree.dom().descendants() {
         for (key, value) in &instance.properties {
-            if !properties::plugin_can_write(instance.class.as_str(), key) {
-                continue;
-            }
-            if matches!(value, Variant::Ref(target) if replaced.contains(target)) {
+            if matches!(value, Variant::Ref(target) if replaced.contains(target))
+                && properties::plugin_can_write(instance.class.as_str(), key)
+            {
                 send(instance.referent(), key.as_str(), value);
             }
         }
