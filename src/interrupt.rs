@@ -17,11 +17,15 @@ pub const EXIT_CODE: i32 = 130;
 /// Routes Ctrl-C through this module for the rest of the process.
 pub fn install() {
     let installed = ctrlc::set_handler(|| {
+        // The request is recorded before the count is read, and `Changing::begin` counts
+        // before it reads the request: so either files are being changed and see the
+        // request, or none will be changed and the process ends here.
+        let first = !REQUESTED.swap(true, Ordering::SeqCst);
         if CHANGING.load(Ordering::SeqCst) == 0 {
             std::process::exit(EXIT_CODE);
         }
-        if !REQUESTED.swap(true, Ordering::SeqCst) {
-            eprintln!("\nStopping: the project is being put back as it was...");
+        if first {
+            eprintln!("\nCtrl-C: finishing the file changes under way safely...");
         }
     });
     if let Err(err) = installed {
@@ -39,7 +43,15 @@ pub fn requested() -> bool {
 pub struct Changing(());
 
 impl Changing {
-    pub fn begin() -> Changing {
+    /// Before a syncback's first change: `None` when Ctrl-C already came (nothing may be
+    /// changed then; the process is ending).
+    pub fn begin() -> Option<Changing> {
+        let changing = Changing::always();
+        (!requested()).then_some(changing)
+    }
+
+    /// For a restore, which runs whether or not Ctrl-C came.
+    pub fn always() -> Changing {
         CHANGING.fetch_add(1, Ordering::SeqCst);
         Changing(())
     }

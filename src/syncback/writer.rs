@@ -194,7 +194,9 @@ pub fn apply(
         return Ok(Written::default());
     }
     // From here on Ctrl-C stops the writes and restores instead of ending the process.
-    let _changing = crate::interrupt::Changing::begin();
+    let Some(_changing) = crate::interrupt::Changing::begin() else {
+        return Err(SyncbackError::Interrupted { restored: true });
+    };
     let backup_dir = folder.join(BACKUP_DIR);
     let manifest_timer = std::time::Instant::now();
     let staging = folder.join(".atlas/backup.new");
@@ -286,15 +288,21 @@ pub fn apply(
             if previous.exists() {
                 let _ = std::fs::remove_dir_all(&previous);
             }
+            if crate::interrupt::requested() {
+                log::warn!(
+                    "Ctrl-C came as the last files were written: the syncback is complete (`atlas syncback --undo` restores the files as they were)"
+                );
+            }
             Ok(Written {
                 backup: Some(backup_dir),
             })
         }
+        Err(SyncbackError::Interrupted { .. }) => {
+            let restored = restore(folder, false).map(|_| true).unwrap_or(false);
+            Err(SyncbackError::Interrupted { restored })
+        }
         Err(err) => {
             let restored = restore(folder, false).map(|_| true).unwrap_or(false);
-            if crate::interrupt::requested() {
-                return Err(SyncbackError::Interrupted { restored });
-            }
             Err(SyncbackError::WriteFailed {
                 message: err.to_string(),
                 restored,
@@ -311,6 +319,10 @@ fn write_all(
     progress: &Progress,
     fail_after: Option<usize>,
 ) -> Result<(), SyncbackError> {
+    // Ctrl-C while the backup was being made: nothing has changed yet.
+    if crate::interrupt::requested() {
+        return Err(SyncbackError::Interrupted { restored: false });
+    }
     // Things in the way of planned paths go first (into the backup).
     let in_the_way: HashSet<&PathBuf> = classified.in_the_way.iter().collect();
     for (path, name) in to_remove.iter().filter(|(p, _)| in_the_way.contains(p)) {
@@ -351,7 +363,7 @@ fn write_all(
                 }
             }
             if crate::interrupt::requested() {
-                return Err(io_error(path, io::Error::other("interrupted")));
+                return Err(SyncbackError::Interrupted { restored: false });
             }
             let contents = &files[*index].contents;
             let result = if *is_new {
@@ -376,7 +388,7 @@ fn write_all(
     // Orphans last.
     for (path, name) in to_remove.iter().filter(|(p, _)| !in_the_way.contains(p)) {
         if crate::interrupt::requested() {
-            return Err(io_error(path, io::Error::other("interrupted")));
+            return Err(SyncbackError::Interrupted { restored: false });
         }
         if fail_after.is_some_and(|limit| written.fetch_add(1, Ordering::Relaxed) >= limit) {
             return Err(io_error(path, io::Error::other("injected failure (test)")));
@@ -492,7 +504,7 @@ fn same_file_contents(a: &Path, b: &Path) -> bool {
 /// are copied to `.atlas/kept-edits/<time>/` first, so the undo loses no one's work.
 pub fn restore(folder: &Path, keep_edits: bool) -> Result<Restored, SyncbackError> {
     // A restore runs to its end: Ctrl-C meanwhile would leave the project half restored.
-    let _changing = crate::interrupt::Changing::begin();
+    let _changing = crate::interrupt::Changing::always();
     let backup_dir = folder.join(BACKUP_DIR);
     let manifest_path = backup_dir.join(MANIFEST);
     let text = std::fs::read_to_string(&manifest_path)
