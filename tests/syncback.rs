@@ -788,6 +788,38 @@ fn two_nodes_with_one_path_must_agree() {
     assert_eq!(util::tree_bytes(project), before);
 }
 
+/// Incremental mode: of two identical same-named siblings, an edit to the first is
+/// written to the first's files (`Box/`), so the two keep their order in the build.
+#[test]
+fn an_edit_to_one_of_identical_namesakes_goes_to_its_own_files() {
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" } } }\n",
+        ),
+        ("src/Box/Tag.txt", "x"),
+        ("src/Box~2/Tag.txt", "x"),
+    ]);
+    let project = temp.path();
+    let mut place = util::build(project);
+    let first_tag = place
+        .descendants()
+        .find(|i| i.name == "Tag")
+        .unwrap()
+        .referent();
+    place
+        .get_by_ref_mut(first_tag)
+        .unwrap()
+        .properties
+        .insert("Value".into(), "changed".into());
+    let report = util::run(project, place, SyncbackMode::Incremental);
+    assert_eq!(report.written, [Path::new("src/Box/Tag.txt")]);
+    assert_eq!(
+        std::fs::read_to_string(project.join("src/Box~2/Tag.txt")).unwrap(),
+        "x"
+    );
+}
+
 /// A `$path` file node that gains children moves into a folder; its old adjacent meta file
 /// goes too (its values are the node's, written with it), not left behind.
 #[test]

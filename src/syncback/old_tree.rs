@@ -246,8 +246,21 @@ impl OldTree {
             for key in new_children.iter().filter_map(key_of) {
                 *counts.entry(key).or_default() += 1;
             }
+            // Each group's old children in order, to prefer the one at a new child's own
+            // position among its namesakes: identical siblings then keep their files, and
+            // an edit to the first `Box` goes to `Box`, not `Box~2`.
+            let ordered: HashMap<(&str, &str), Vec<Ref>> = groups
+                .iter()
+                .map(|(key, group)| (*key, group.iter().copied().collect()))
+                .collect();
+            let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
             for new in new_children {
                 let Some(key) = key_of(new) else { continue };
+                let position = {
+                    let seen = seen.entry(key).or_default();
+                    *seen += 1;
+                    *seen - 1
+                };
                 let Some(group) = groups.get_mut(&key) else {
                     continue;
                 };
@@ -255,9 +268,15 @@ impl OldTree {
                 if !(2..=SEARCHED_DUPLICATES).contains(&searched) {
                     continue;
                 }
-                let same = group
-                    .iter()
-                    .position(|old| self.unchanged(dom, *new, *old, sameness));
+                let own = ordered[&key]
+                    .get(position)
+                    .and_then(|old| group.iter().position(|o| o == old))
+                    .filter(|index| self.unchanged(dom, *new, group[*index], sameness));
+                let same = own.or_else(|| {
+                    group
+                        .iter()
+                        .position(|old| self.unchanged(dom, *new, *old, sameness))
+                });
                 if let Some(old) = same.and_then(|index| group.remove(index)) {
                     out.insert(*new, old);
                     unchanged.insert(*new);
