@@ -820,6 +820,40 @@ fn an_edit_to_one_of_identical_namesakes_goes_to_its_own_files() {
     );
 }
 
+/// Incremental mode: a model file with inline children stays one model file when a child
+/// changes (it was split into a folder of files).
+#[test]
+fn a_model_file_with_inline_children_stays_one_file() {
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", Workspace: { $path: \"src\" } } }\n",
+        ),
+        (
+            "src/Lamp.model.json5",
+            "// Lamp model\n{ className: \"Model\", children: [ { name: \"Bulb\", className: \"Part\", properties: { Transparency: 0.5 } } ] }\n",
+        ),
+    ]);
+    let project = temp.path();
+    let edited = || {
+        let mut place = util::build(project);
+        util::set_property(
+            &mut place,
+            "Bulb",
+            "Transparency",
+            rbx_dom_weak::types::Variant::Float32(0.25),
+        );
+        place
+    };
+    let expected = edited();
+    let report = util::run(project, edited(), SyncbackMode::Incremental);
+    assert_eq!(report.written, [Path::new("src/Lamp.model.json5")]);
+    assert!(report.removed.is_empty(), "{:?}", report.removed);
+    assert!(!project.join("src/Lamp").exists());
+    let differences = round_trip_differences(expected, project);
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
 /// A `$path` file node that gains children moves into a folder; its old adjacent meta file
 /// goes too (its values are the node's, written with it), not left behind.
 #[test]

@@ -690,6 +690,13 @@ impl Planner<'_> {
                             path: path.clone(),
                             xml: true,
                         }),
+                        // A model file holds its children inline (`children: [...]`).
+                        FileRule::JsonModel if self.subtree_encodable(instance) => {
+                            fits(Form::Model {
+                                path: path.clone(),
+                                inline: true,
+                            })
+                        }
                         _ => None,
                     };
                 }
@@ -722,6 +729,19 @@ impl Planner<'_> {
                 }
             }
         }
+    }
+}
+
+impl Planner<'_> {
+    /// Whether every instance of the subtree (children the rules leave out aside) can be
+    /// written as JSON values, as a model file with inline children needs.
+    fn subtree_encodable(&self, instance: &Instance) -> bool {
+        filter::instance_encodable(instance)
+            && self.synced_children(instance).iter().all(|child| {
+                self.dom
+                    .get_by_ref(*child)
+                    .is_some_and(|child| self.subtree_encodable(child))
+            })
     }
 }
 
