@@ -38,9 +38,75 @@ pub fn unknown_class_warnings(dom: &rbx_dom_weak::WeakDom) -> Vec<String> {
         .collect()
 }
 
+/// Properties the files set that place files never save (`Part.Position`: the place keeps
+/// only the `CFrame`), once per class and property with a count: the built place leaves
+/// them out, and only live sync applies them.
+pub fn unsaved_property_warnings(dom: &rbx_dom_weak::WeakDom) -> Vec<String> {
+    use std::collections::BTreeMap;
+    use ustr::{Ustr, UstrMap};
+    let mut unsaved: UstrMap<UstrMap<bool>> = UstrMap::default();
+    let mut found: BTreeMap<(Ustr, Ustr), (usize, rbx_dom_weak::types::Ref)> = BTreeMap::new();
+    for instance in dom.descendants() {
+        let by_property = unsaved.entry(instance.class).or_default();
+        for name in instance.properties.keys() {
+            let never_saved = *by_property.entry(*name).or_insert_with(|| {
+                crate::syncback::filter::does_not_serialize(&instance.class, name)
+            });
+            if never_saved {
+                found
+                    .entry((instance.class, *name))
+                    .or_insert((0, instance.referent()))
+                    .0 += 1;
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|((class, property), (count, first))| {
+            let advice = if property == "Position" || property == "Orientation" {
+                "; set CFrame instead"
+            } else {
+                ""
+            };
+            format!(
+                "{count} instance(s) set {class}.{property}, which place files do not save, so the built file leaves it out (live sync still applies it; first: {}){advice}",
+                dom.full_path_of(first, ".")
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    use rbx_dom_weak::types::{Variant, Vector3};
     use rbx_dom_weak::{InstanceBuilder, WeakDom};
+
+    #[test]
+    fn properties_place_files_do_not_save_are_named_once_with_a_count() {
+        let mut dom = WeakDom::new(InstanceBuilder::new("DataModel"));
+        let root = dom.root_ref();
+        for name in ["Spawn", "Exit"] {
+            dom.insert(
+                root,
+                InstanceBuilder::new("Part")
+                    .with_name(name)
+                    .with_property("Position", Variant::Vector3(Vector3::new(0.0, 5.0, 0.0)))
+                    .with_property("Anchored", true),
+            );
+        }
+        let warnings = super::unsaved_property_warnings(&dom);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("2 instance(s) set Part.Position"),
+            "{}",
+            warnings[0]
+        );
+        assert!(
+            warnings[0].contains("set CFrame instead"),
+            "{}",
+            warnings[0]
+        );
+    }
 
     #[test]
     fn unknown_classes_are_named_once_with_a_count() {

@@ -42,7 +42,7 @@ pub fn is_service(class_name: &str) -> bool {
 }
 
 /// Whether the database says the property is never saved (aliases follow their target).
-fn does_not_serialize(class_name: &str, property: &str) -> bool {
+pub(crate) fn does_not_serialize(class_name: &str, property: &str) -> bool {
     let Some(descriptor) = find_property(class_name, property) else {
         return false;
     };
