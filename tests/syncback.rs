@@ -519,6 +519,8 @@ fn a_new_path_folder_stays_out_of_other_nodes_folders() {
             "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" }, Lighting: {}, Workspace: { $className: \"Workspace\" } } }\n",
         ),
         ("src/A.luau", "return 1\n"),
+        // A folder of the user's where the fallback would go: not taken over.
+        ("Lighting/notes.md", "mine\n"),
     ]);
     let project = temp.path();
     let edited = || {
@@ -548,6 +550,11 @@ fn a_new_path_folder_stays_out_of_other_nodes_folders() {
     );
     assert!(!project.join("src/Lighting").exists());
     assert!(!project.join("src/Workspace").exists());
+    assert_eq!(
+        std::fs::read_to_string(project.join("Lighting/notes.md")).unwrap(),
+        "mine\n"
+    );
+    assert!(project.join("Lighting~2/LightingStuff").is_dir());
     let differences = round_trip_differences(expected, project);
     assert!(differences.is_empty(), "{}", differences.join("\n"));
     // A second syncback of the same place changes nothing.

@@ -568,6 +568,16 @@ pub fn execute(
 pub fn check_input_fits(project: &Project, input_is_place: bool) -> Result<(), String> {
     let root_class = project.tree.class_name.as_deref();
     let place_project = root_class == Some("DataModel");
+    // A root read from another project file (`$path: "game.project.json5"`) may be a place.
+    let root_from_project = root_class.is_none()
+        && project
+            .tree
+            .path
+            .as_ref()
+            .is_some_and(|path| project::is_project_file_name(&path.path().to_string_lossy()));
+    if root_from_project {
+        return Ok(());
+    }
     match (input_is_place, place_project) {
         (true, false) => Err(format!(
             "{} builds a model (its root is {}), but the input is a place; give a model file (.rbxm, .rbxmx), or a project whose root has $className \"DataModel\"",
@@ -650,6 +660,33 @@ mod tests {
             .iter()
             .map(|r| dom.get_by_ref(*r).unwrap().name.clone())
             .collect()
+    }
+
+    #[test]
+    fn inputs_fit_the_projects_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let project_with = |tree: &str| {
+            std::fs::write(
+                dir.path().join("default.project.json5"),
+                format!("{{ name: \"p\", tree: {tree} }}"),
+            )
+            .unwrap();
+            project::load(dir.path()).unwrap()
+        };
+        let place = project_with("{ $className: \"DataModel\" }");
+        assert!(check_input_fits(&place, true).is_ok());
+        assert!(check_input_fits(&place, false)
+            .unwrap_err()
+            .contains("builds a place"));
+        let model = project_with("{ $className: \"Folder\" }");
+        assert!(check_input_fits(&model, false).is_ok());
+        assert!(check_input_fits(&model, true)
+            .unwrap_err()
+            .contains("builds a model"));
+        // A root read from another project file may be either: left to that file.
+        let nested = project_with("{ $path: \"game.project.json5\" }");
+        assert!(check_input_fits(&nested, true).is_ok());
+        assert!(check_input_fits(&nested, false).is_ok());
     }
 
     #[test]

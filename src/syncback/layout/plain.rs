@@ -48,7 +48,8 @@ impl Planner<'_> {
                 .any(|target| candidate.starts_with(target) || target.starts_with(candidate))
         };
         let keys: PathBuf = key_path.iter().map(|key| naming::slug(key)).collect();
-        let taken = |candidate: &Path| candidate.is_file() || self.path_targets.contains(candidate);
+        // A folder already there is the user's (a node's own folder is a `$path` target).
+        let taken = |candidate: &Path| candidate.exists() || self.path_targets.contains(candidate);
         let numbered = |base: &Path, n: usize| match n {
             1 => folder.join(base),
             n => folder.join(format!("{}~{n}", base.display())),
