@@ -22,7 +22,7 @@
 
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -35,10 +35,19 @@ pub const DEBOUNCE: Duration = Duration::from_millis(20);
 /// The longest a batch waits while writes keep coming.
 pub const MAX_WAIT: Duration = Duration::from_millis(500);
 
+/// What the batching thread receives: notify's events, and the word to stop.
+enum Batched {
+    Event(notify::Result<Event>),
+    Stop,
+}
+
 /// A running watcher; stopped (and its thread joined) by [`FileWatcher::stop`] or drop.
 pub struct FileWatcher {
     watcher: Option<RecommendedWatcher>,
     batcher: Option<JoinHandle<()>>,
+    /// Tells the batching thread to stop (notify's backends need not drop their event
+    /// handler, and with it the other sender, when the watcher is dropped).
+    stop: Sender<Batched>,
     project_folder: PathBuf,
     /// Folders watched with everything below them.
     roots: Vec<PathBuf>,
@@ -54,10 +63,11 @@ impl FileWatcher {
         project_folder: &Path,
         on_change: impl Fn(WatchReport) + Send + 'static,
     ) -> notify::Result<FileWatcher> {
-        let (sender, receiver) = channel::<notify::Result<Event>>();
+        let (sender, receiver) = channel::<Batched>();
+        let stop = sender.clone();
         let watcher = RecommendedWatcher::new(
             move |event| {
-                let _ = sender.send(event);
+                let _ = sender.send(Batched::Event(event));
             },
             notify::Config::default(),
         )?;
@@ -69,6 +79,7 @@ impl FileWatcher {
         Ok(FileWatcher {
             watcher: Some(watcher),
             batcher: Some(batcher),
+            stop,
             project_folder: project_folder.to_path_buf(),
             roots: Vec::new(),
             entries: HashSet::new(),
@@ -171,9 +182,9 @@ impl FileWatcher {
     }
 
     fn stop_inner(&mut self) {
-        // Dropping the watcher drops the sending side of the channel: the batching thread
-        // reports what it holds and ends.
         drop(self.watcher.take());
+        // The batching thread reports what it holds and ends.
+        let _ = self.stop.send(Batched::Stop);
         if let Some(batcher) = self.batcher.take() {
             let _ = batcher.join();
         }
@@ -196,29 +207,37 @@ pub enum WatchReport {
 }
 
 /// The batching thread: waits for an event, gathers more until the files are quiet for
-/// [`DEBOUNCE`] (at most [`MAX_WAIT`]), reports the batch; ends when the watcher is gone.
+/// [`DEBOUNCE`] (at most [`MAX_WAIT`]), reports the batch; ends on [`Batched::Stop`] or
+/// when every sender is gone.
 fn gather_batches(
-    receiver: &Receiver<notify::Result<Event>>,
+    receiver: &Receiver<Batched>,
     project_folder: &Path,
     on_change: &impl Fn(WatchReport),
 ) {
     let mut batch: Vec<Event> = Vec::new();
-    let add = |batch: &mut Vec<Event>, event: notify::Result<Event>| match event {
-        Ok(event) => batch.push(event),
-        Err(err) => log::warn!("file watcher: {err}"),
+    // Whether to go on after this message.
+    let add = |batch: &mut Vec<Event>, message: Batched| match message {
+        Batched::Event(Ok(event)) => {
+            batch.push(event);
+            true
+        }
+        Batched::Event(Err(err)) => {
+            log::warn!("file watcher: {err}");
+            true
+        }
+        Batched::Stop => false,
     };
     // Blocks while idle.
     while let Ok(first) = receiver.recv() {
-        add(&mut batch, first);
+        let mut open = add(&mut batch, first);
         let started = Instant::now();
-        let mut open = true;
         while open {
             let wait = DEBOUNCE.min(MAX_WAIT.saturating_sub(started.elapsed()));
             if wait.is_zero() {
                 break;
             }
             match receiver.recv_timeout(wait) {
-                Ok(event) => add(&mut batch, event),
+                Ok(message) => open = add(&mut batch, message),
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => open = false,
             }
@@ -340,7 +359,7 @@ mod tests {
     }
 
     #[test]
-    fn batches_end_when_the_files_are_quiet_and_when_the_watcher_goes() {
+    fn batches_end_when_the_files_are_quiet_and_when_the_watcher_stops() {
         let project = Path::new("/p");
         let write = EventKind::Modify(ModifyKind::Data(notify::event::DataChange::Content));
         let (sender, receiver) = channel();
@@ -350,25 +369,28 @@ mod tests {
                 let _ = reports.send(report);
             })
         });
-        // A burst is one batch.
+        // A burst is reported (in one batch unless this machine stalls the sender for
+        // longer than the quiet period), each path once.
         for i in 0..100 {
-            sender
-                .send(Ok(debounced(write, &[&format!("/p/src/f{i}.luau")])))
-                .unwrap();
+            let event = debounced(write, &[&format!("/p/src/f{i}.luau")]);
+            sender.send(Batched::Event(Ok(event))).unwrap();
         }
-        let Ok(WatchReport::Changed(paths)) = reported.recv_timeout(Duration::from_secs(5)) else {
-            panic!("the burst was not reported");
-        };
+        let mut paths = Vec::new();
+        while paths.len() < 100 {
+            let Ok(WatchReport::Changed(batch)) = reported.recv_timeout(Duration::from_secs(5))
+            else {
+                panic!("the burst was not reported: {} paths", paths.len());
+            };
+            paths.extend(batch);
+        }
         assert_eq!(paths.len(), 100);
         // An event after the quiet period starts the next batch; an error is only logged.
-        sender
-            .send(Err(notify::Error::generic("watch failed")))
-            .unwrap();
-        sender
-            .send(Ok(debounced(write, &["/p/src/late.luau"])))
-            .unwrap();
-        // The watcher going away reports what is held and ends the thread.
-        drop(sender);
+        let failed = notify::Error::generic("watch failed");
+        sender.send(Batched::Event(Err(failed))).unwrap();
+        let late = debounced(write, &["/p/src/late.luau"]);
+        sender.send(Batched::Event(Ok(late))).unwrap();
+        // Stop reports what is held and ends the thread, though a sender is still there.
+        sender.send(Batched::Stop).unwrap();
         batcher.join().unwrap();
         let rest: Vec<WatchReport> = reported.try_iter().collect();
         assert_eq!(
@@ -377,6 +399,7 @@ mod tests {
                 "/p/src/late.luau"
             )])]
         );
+        drop(sender);
     }
 
     #[test]
