@@ -861,6 +861,53 @@ fn a_model_file_with_inline_children_stays_one_file() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
+/// Incremental mode: a script that gains children becomes a folder, and its meta file
+/// moves in as the init meta with its text (comments, `.meta.json` spelling) when it
+/// still says the same.
+#[test]
+fn a_meta_file_moves_with_its_text_into_a_new_folder() {
+    for (meta_name, init_meta) in [
+        ("Main.meta.json5", "init.meta.json5"),
+        ("Main.meta.json", "init.meta.json"),
+    ] {
+        let meta_text = "// keep me\n{ \"attributes\": { \"Priority\": 5 } }\n";
+        let meta_path = format!("src/{meta_name}");
+        let temp = util::project_with(&[
+            (
+                "default.project.json5",
+                "{ name: \"p\", tree: { $className: \"DataModel\", ServerScriptService: { $path: \"src\" } } }\n",
+            ),
+            ("src/Main.server.lua", "print(1)\n"),
+            (meta_path.as_str(), meta_text),
+        ]);
+        let project = temp.path();
+        let mut place = util::build(project);
+        let main = place
+            .descendants()
+            .find(|i| i.name == "Main")
+            .unwrap()
+            .referent();
+        place.insert(
+            main,
+            rbx_dom_weak::InstanceBuilder::new("Folder").with_name("Parts"),
+        );
+        util::run(project, place, SyncbackMode::Incremental);
+        assert!(
+            project.join("src/Main/init.server.lua").is_file(),
+            "{meta_name}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(project.join("src/Main").join(init_meta)).unwrap(),
+            meta_text,
+            "{meta_name}"
+        );
+        assert!(
+            !project.join(&meta_path).exists(),
+            "{meta_name} left behind"
+        );
+    }
+}
+
 /// A `$path` file node that gains children moves into a folder; its old adjacent meta file
 /// goes too (its values are the node's, written with it), not left behind.
 #[test]

@@ -164,6 +164,22 @@ fn same_values<E>(
         })
 }
 
+/// For a folder's init meta file (`Main/init.meta.json5`), the meta file beside the folder
+/// (`Main.meta.json5`, else `Main.meta.json`) that held the instance's values while it was
+/// a file, if there is one.
+fn moved_meta_source(init_meta: &Path) -> Option<PathBuf> {
+    let file_name = init_meta.file_name()?.to_str()?;
+    if file_name != meta::INIT_META && file_name != "init.meta.json" {
+        return None;
+    }
+    let folder = init_meta.parent()?;
+    let base = folder.file_name()?.to_str()?;
+    meta::file_names(base)
+        .into_iter()
+        .map(|name| folder.with_file_name(name))
+        .find(|candidate| candidate.is_file())
+}
+
 fn adjacent_meta_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
@@ -550,8 +566,17 @@ impl Emitter<'_> {
             if !path.exists() && json.is_file() {
                 path = json;
             }
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                if let Ok(old) = meta::parse(&text, &path) {
+            // A file that became a folder (`Main.server.lua` -> `Main/init.server.lua`)
+            // takes the meta file it had (`Main.meta.json`) along as its init meta.
+            let moved = (!path.exists()).then(|| moved_meta_source(&path)).flatten();
+            if let Some(source) = &moved {
+                if source.extension().is_some_and(|e| e == "json") {
+                    path = path.with_extension("json");
+                }
+            }
+            let source = moved.as_deref().unwrap_or(&path);
+            if let Ok(text) = std::fs::read_to_string(source) {
+                if let Ok(old) = meta::parse(&text, source) {
                     // What the place cannot say stays as the user wrote it.
                     meta.schema = old.schema.clone();
                     meta.ignore_unknown_instances = old.ignore_unknown_instances;
