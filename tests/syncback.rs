@@ -908,6 +908,126 @@ fn a_meta_file_moves_with_its_text_into_a_new_folder() {
     }
 }
 
+/// Incremental mode: an instance renamed in Studio, otherwise unchanged, keeps its files
+/// byte for byte under the new name: a folder with everything in it (`.lua` spellings,
+/// comments, an `.rbxm`), or a file with its meta file.
+#[test]
+fn a_renamed_instance_keeps_its_files_byte_for_byte() {
+    let rbxm =
+        std::fs::read(common::corpus_dir().join("models/three-unique-parts/binary.rbxm")).unwrap();
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" } } }\n",
+        ),
+        ("src/Models/Util.lua", "return 'util'\n"),
+        ("src/Models/Util.meta.json", "// cfg\n{ \"attributes\": { \"A\": 1 } }\n"),
+        (
+            "src/Models/Door.model.json",
+            "// door\n{ \"className\": \"Part\", \"properties\": { \"Anchored\": true } }\n",
+        ),
+        ("src/Models/Empty/.gitkeep", ""),
+        ("src/Boot.server.lua", "print('boot')\n"),
+        ("src/Boot.meta.json", "// boot\n{ \"attributes\": { \"B\": 2 } }\n"),
+    ]);
+    let project = temp.path();
+    std::fs::write(project.join("src/Models/Asset.rbxm"), &rbxm).unwrap();
+    let before = util::tree_bytes(project);
+    let edited = || {
+        let mut place = util::build(project);
+        for (from, to) in [("Models", "Props"), ("Boot", "Start")] {
+            let referent = place
+                .descendants()
+                .find(|i| i.name == from)
+                .unwrap()
+                .referent();
+            place.get_by_ref_mut(referent).unwrap().name = to.to_string();
+        }
+        place
+    };
+    let expected = edited();
+    let report = util::run(project, edited(), SyncbackMode::Incremental);
+    let after = util::tree_bytes(project);
+    for (old, new) in [
+        ("src/Models/Util.lua", "src/Props/Util.lua"),
+        ("src/Models/Util.meta.json", "src/Props/Util.meta.json"),
+        ("src/Models/Door.model.json", "src/Props/Door.model.json"),
+        ("src/Models/Asset.rbxm", "src/Props/Asset.rbxm"),
+        ("src/Models/Empty/.gitkeep", "src/Props/Empty/.gitkeep"),
+        ("src/Boot.server.lua", "src/Start.server.lua"),
+        ("src/Boot.meta.json", "src/Start.meta.json"),
+    ] {
+        assert_eq!(
+            after.get(Path::new(new)),
+            before.get(Path::new(old)),
+            "{new}: {:?}",
+            report.written
+        );
+        assert!(!after.contains_key(Path::new(old)), "{old} stayed");
+    }
+    let differences = round_trip_differences(expected, project);
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    // Nothing left to do.
+    let again = util::run(project, util::build(project), SyncbackMode::Incremental);
+    assert!(again.written.is_empty(), "{:?}", again.written);
+}
+
+/// A renamed folder's files move as they are, and references into it from outside and
+/// out of it follow: the build of the result points where the place points.
+#[test]
+fn references_follow_a_renamed_folder() {
+    use rbx_dom_weak::types::Variant;
+    use rbx_dom_weak::InstanceBuilder;
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" } } }\n",
+        ),
+        ("src/Models/Door.model.json5", "{ className: \"Part\" }\n"),
+        ("src/Target.luau", "return 1\n"),
+    ]);
+    let project = temp.path();
+    // Files with references: one outside pointing in, one inside pointing out.
+    let mut place = util::build(project);
+    let find = |dom: &rbx_dom_weak::WeakDom, name: &str| {
+        dom.descendants()
+            .find(|i| i.name == name)
+            .unwrap()
+            .referent()
+    };
+    let (storage, models, door, target) = (
+        find(&place, "ReplicatedStorage"),
+        find(&place, "Models"),
+        find(&place, "Door"),
+        find(&place, "Target"),
+    );
+    place.insert(
+        storage,
+        InstanceBuilder::new("ObjectValue")
+            .with_name("In")
+            .with_property("Value", Variant::Ref(door)),
+    );
+    place.insert(
+        models,
+        InstanceBuilder::new("ObjectValue")
+            .with_name("Out")
+            .with_property("Value", Variant::Ref(target)),
+    );
+    util::run(project, place, SyncbackMode::Clean);
+    let renamed = || {
+        let mut place = util::build(project);
+        let models = find(&place, "Models");
+        place.get_by_ref_mut(models).unwrap().name = "Props".to_string();
+        place
+    };
+    let expected = renamed();
+    util::run(project, renamed(), SyncbackMode::Incremental);
+    assert!(project.join("src/Props").is_dir());
+    assert!(!project.join("src/Models").exists());
+    let differences = round_trip_differences(expected, project);
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
 /// A `$path` file node that gains children moves into a folder; its old adjacent meta file
 /// goes too (its values are the node's, written with it), not left behind.
 #[test]

@@ -72,6 +72,17 @@ pub fn emit(dom: &WeakDom, layout: &Layout, rules: &CompiledRules) -> Emitted {
         all.dirs.push(empty.clone());
         all.files.push(dir::gitkeep(empty));
     }
+    // Renamed instances' files, as they are (incremental mode).
+    all.dirs.extend(layout.moved_dirs.iter().cloned());
+    for (from, to) in &layout.copies {
+        match std::fs::read(from) {
+            Ok(bytes) => all.files.push(FileWrite::new(to.clone(), bytes)),
+            Err(err) => all.warnings.push(format!(
+                "{} could not be read to move it: {err}",
+                from.display()
+            )),
+        }
+    }
     all
 }
 

@@ -314,6 +314,29 @@ impl OldTree {
 
     /// Whether the new subtree equals the old one in everything syncback writes.
     pub fn unchanged(&self, dom: &WeakDom, new: Ref, old: Ref, sameness: Sameness) -> bool {
+        self.unchanged_as(dom, new, old, sameness, true)
+    }
+
+    /// Whether the new subtree equals the old one in everything but the root's name (a
+    /// renamed instance whose descendants' files can move as they are).
+    pub fn unchanged_but_name(
+        &self,
+        dom: &WeakDom,
+        new: Ref,
+        old: Ref,
+        sameness: Sameness,
+    ) -> bool {
+        self.unchanged_as(dom, new, old, sameness, false)
+    }
+
+    fn unchanged_as(
+        &self,
+        dom: &WeakDom,
+        new: Ref,
+        old: Ref,
+        sameness: Sameness,
+        same_name: bool,
+    ) -> bool {
         let Sameness {
             rules,
             excluded,
@@ -322,7 +345,7 @@ impl OldTree {
         let (Some(a), Some(b)) = (dom.get_by_ref(new), self.built.dom.get_by_ref(old)) else {
             return false;
         };
-        if a.name != b.name || a.class != b.class || rewritten.contains(&new) {
+        if (same_name && a.name != b.name) || a.class != b.class || rewritten.contains(&new) {
             return false;
         }
         // References: the same properties must point at instances with the same path of

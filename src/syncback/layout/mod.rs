@@ -112,6 +112,11 @@ pub struct Layout {
     pub kept: Vec<PathBuf>,
     /// The instances of those subtrees and their old counterparts.
     pub kept_pairs: Vec<(Ref, Ref)>,
+    /// Incremental mode: files of renamed, otherwise unchanged instances, copied byte for
+    /// byte from their old paths to their new ones (the old ones become orphans).
+    pub copies: Vec<(PathBuf, PathBuf)>,
+    /// Folders those copies need (empty ones included).
+    pub moved_dirs: Vec<PathBuf>,
     /// Incremental mode: existing meta files keep their name (`.meta.json`) and, when they
     /// still say the same, their text.
     pub incremental: bool,
@@ -332,6 +337,8 @@ impl<'a> Planner<'a> {
                 empty_dirs: Vec::new(),
                 kept: Vec::new(),
                 kept_pairs: Vec::new(),
+                copies: Vec::new(),
+                moved_dirs: Vec::new(),
                 incremental: mode == SyncbackMode::Incremental,
                 warnings: Vec::new(),
             },

@@ -17,6 +17,14 @@ use crate::syncback::naming::{self, Namespace};
 use crate::syncback::old_tree::{OldForm, OldTree, Sameness};
 use crate::syncback::SyncbackMode;
 
+/// A renamed instance's files at their new place: its new entry name, the files to copy
+/// (from, to) and the folders to create.
+struct RenamedFiles {
+    entry: String,
+    copies: Vec<(PathBuf, PathBuf)>,
+    folders: Vec<PathBuf>,
+}
+
 /// What incremental mode does with an instance matched to an old one.
 pub(super) enum Reuse {
     /// The subtree is unchanged: its files stay exactly as they are.
@@ -263,6 +271,8 @@ impl Planner<'_> {
             _ => Vec::new(),
         };
         let mut reuse = HashMap::new();
+        // Old children no new child is paired with by name: a renamed one is among them.
+        let mut unpaired: Vec<Ref> = Vec::new();
         if let (Some(old), SyncbackMode::Incremental) = (self.old, self.mode) {
             // Decide first which old files stay, so only their names are taken: an old
             // file that is replaced (say a `.json5` data module now written as `.luau`)
@@ -270,6 +280,12 @@ impl Planner<'_> {
             let mut staying = HashSet::new();
             let (matches, unchanged) =
                 old.match_children_unchanged_first(dom, &children, &old_children, self.sameness());
+            let paired: HashSet<Ref> = matches.values().copied().collect();
+            unpaired = old_children
+                .iter()
+                .copied()
+                .filter(|old_child| !paired.contains(old_child))
+                .collect();
             for (child, old_child) in matches {
                 let decision = self.reuse_of(child, old_child, unchanged.contains(&child));
                 if !matches!(decision, Reuse::Fresh) {
@@ -296,7 +312,152 @@ impl Planner<'_> {
             if let Some((old_child, _)) = &matched {
                 self.old_map.insert(child, *old_child);
             }
+            if matched.is_none() && self.moves_renamed(child, parent, dir, &mut ns, &mut unpaired) {
+                continue;
+            }
             self.layout_plain(child, parent, dir, &mut ns, matched);
+        }
+    }
+
+    /// Incremental mode: a child renamed in Studio, whose subtree is otherwise unchanged,
+    /// keeps its files byte for byte under its new name (`Models/` -> `Props/`, with every
+    /// file inside as it was), instead of being written afresh. Only a plain rename of a
+    /// folder or a file whose names need no recorded name qualifies; anything else is
+    /// laid out as new. Returns whether the child was placed.
+    fn moves_renamed(
+        &mut self,
+        child: Ref,
+        parent: Ref,
+        dir: &Path,
+        ns: &mut Namespace,
+        unpaired: &mut Vec<Ref>,
+    ) -> bool {
+        /// Old siblings compared per renamed child, at most (a flat folder of thousands
+        /// of new names must not compare each with each).
+        const SEARCHED: usize = 16;
+        let Some(old) = self.old else {
+            return false;
+        };
+        let Some(instance) = self.dom.get_by_ref(child) else {
+            return false;
+        };
+        if naming::needs_slug(&instance.name) {
+            return false;
+        }
+        let sameness = self.sameness();
+        let Some(index) = unpaired.iter().take(SEARCHED).position(|old_child| {
+            !old.has_name_override(*old_child)
+                && old.unchanged_but_name(self.dom, child, *old_child, sameness)
+        }) else {
+            return false;
+        };
+        let old_child = unpaired[index];
+        let Some(moves) = self.renamed_files(old, old_child, &instance.name, dir, ns) else {
+            return false;
+        };
+        unpaired.remove(index);
+        let RenamedFiles {
+            entry,
+            copies,
+            folders,
+        } = moves;
+        self.layout.copies.extend(copies);
+        self.layout.moved_dirs.extend(folders);
+        self.place(
+            child,
+            Placement {
+                parent: Some(parent),
+                segment: entry,
+                form: Form::Kept,
+                needs_name: false,
+                children: Vec::new(),
+            },
+        );
+        self.layout.kept_pairs.push((child, old_child));
+        for (new_child, old_grandchild) in old.pair_subtree_children(self.dom, child, old_child) {
+            self.old_segments(new_child, child, old_grandchild, old);
+        }
+        true
+    }
+
+    /// Where a renamed old child's files go. `None` when its files are not exactly its own
+    /// (a folder that also holds ignored or hidden files stays as it is and the child is
+    /// written anew).
+    fn renamed_files(
+        &self,
+        old: &OldTree,
+        old_child: Ref,
+        new_name: &str,
+        dir: &Path,
+        ns: &mut Namespace,
+    ) -> Option<RenamedFiles> {
+        let own: HashSet<PathBuf> = old.paths_of_subtree(old_child).into_iter().collect();
+        match old.form(old_child)? {
+            OldForm::Dir(from) => {
+                let mut files = Vec::new();
+                let mut folders = Vec::new();
+                for entry in walkdir::WalkDir::new(&from).min_depth(1) {
+                    let entry = entry.ok()?;
+                    let path = entry.path().to_path_buf();
+                    if entry.file_type().is_dir() {
+                        folders.push(path);
+                    } else if entry.file_type().is_file()
+                        && (own.contains(&path) || file_name(&path) == formats::dir::GITKEEP)
+                    {
+                        files.push(path);
+                    } else {
+                        return None;
+                    }
+                }
+                if ns.is_taken(new_name) || dir.join(new_name).exists() {
+                    return None;
+                }
+                let (_, entry) = ns.claim(new_name, &[""]);
+                let to = dir.join(&entry);
+                let moved = |path: &Path| path.strip_prefix(&from).ok().map(|rest| to.join(rest));
+                let copies = files
+                    .iter()
+                    .map(|path| Some((path.clone(), moved(path)?)))
+                    .collect::<Option<Vec<_>>>()?;
+                let mut new_folders = vec![to.clone()];
+                new_folders.extend(folders.iter().filter_map(|path| moved(path)));
+                Some(RenamedFiles {
+                    entry,
+                    copies,
+                    folders: new_folders,
+                })
+            }
+            OldForm::File(from, _) => {
+                let old_name = file_name(&from);
+                let old_base = old.fs_name(old_child).map(|name| {
+                    formats::builtin_rule(&name)
+                        .map(|(_, base)| base)
+                        .unwrap_or(name)
+                })?;
+                let suffix = old_name.strip_prefix(old_base.as_str())?.to_string();
+                let meta_from = formats::meta::file_names(&old_base)
+                    .into_iter()
+                    .map(|name| from.with_file_name(name))
+                    .find(|path| own.contains(path));
+                let new_file = format!("{new_name}{suffix}");
+                if ns.is_taken(&new_file) || dir.join(&new_file).exists() {
+                    return None;
+                }
+                ns.claim_exact(std::slice::from_ref(&new_file));
+                let mut copies = vec![(from.clone(), dir.join(&new_file))];
+                if let Some(meta_from) = meta_from {
+                    let meta_name = file_name(&meta_from);
+                    let meta_suffix = meta_name.strip_prefix(old_base.as_str())?;
+                    let meta_to = dir.join(format!("{new_name}{meta_suffix}"));
+                    ns.claim_exact(&[file_name(&meta_to)]);
+                    copies.push((meta_from, meta_to));
+                }
+                Some(RenamedFiles {
+                    entry: new_file,
+                    copies,
+                    folders: Vec::new(),
+                })
+            }
         }
     }
 
