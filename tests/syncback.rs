@@ -972,6 +972,44 @@ fn a_renamed_instance_keeps_its_files_byte_for_byte() {
     assert!(again.written.is_empty(), "{:?}", again.written);
 }
 
+/// A renamed folder moves whole: its hidden files and those `globIgnorePaths` keeps out go
+/// with it, so the old folder does not stay behind as one more instance.
+#[test]
+fn a_renamed_folder_takes_its_hidden_and_ignored_files_along() {
+    let temp = util::project_with(&[
+        (
+            "default.project.json5",
+            "{ name: \"p\", globIgnorePaths: [\"**/*.spec.lua\"], tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" } } }\n",
+        ),
+        ("src/Hidden/Mod.lua", "return 1\n"),
+        ("src/Hidden/Mod.spec.lua", "return 'test'\n"),
+        ("src/Hidden/.notes", "mine\n"),
+    ]);
+    let project = temp.path();
+    let renamed = || {
+        let mut place = util::build(project);
+        let hidden = place
+            .descendants()
+            .find(|i| i.name == "Hidden")
+            .unwrap()
+            .referent();
+        place.get_by_ref_mut(hidden).unwrap().name = "Secret".to_string();
+        place
+    };
+    let expected = renamed();
+    util::run(project, renamed(), SyncbackMode::Incremental);
+    assert!(!project.join("src/Hidden").exists());
+    for (path, text) in [
+        ("src/Secret/Mod.lua", "return 1\n"),
+        ("src/Secret/Mod.spec.lua", "return 'test'\n"),
+        ("src/Secret/.notes", "mine\n"),
+    ] {
+        assert_eq!(std::fs::read_to_string(project.join(path)).unwrap(), text);
+    }
+    let differences = round_trip_differences(expected, project);
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
 /// A renamed folder's files move as they are, and references into it from outside and
 /// out of it follow: the build of the result points where the place points.
 #[test]

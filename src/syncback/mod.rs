@@ -359,6 +359,9 @@ pub fn plan(
         }
     }
     paths::sort_dedup(&mut removals);
+    // A path inside a removed folder goes with it (a renamed folder is removed whole).
+    let removed: HashSet<PathBuf> = removals.iter().cloned().collect();
+    removals.retain(|path| !path.ancestors().skip(1).any(|a| removed.contains(a)));
     log::debug!(
         "syncback: orphan scan in {:.2?} ({})",
         timer.elapsed(),

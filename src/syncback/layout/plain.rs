@@ -23,6 +23,8 @@ struct RenamedFiles {
     entry: String,
     copies: Vec<(PathBuf, PathBuf)>,
     folders: Vec<PathBuf>,
+    /// The old folder, removed (into the backup) once everything in it is copied.
+    old_folder: Option<PathBuf>,
 }
 
 /// What incremental mode does with an instance matched to an old one.
@@ -360,9 +362,11 @@ impl Planner<'_> {
             entry,
             copies,
             folders,
+            old_folder,
         } = moves;
         self.layout.copies.extend(copies);
         self.layout.moved_dirs.extend(folders);
+        self.layout.replaced.extend(old_folder);
         self.place(
             child,
             Placement {
@@ -380,9 +384,9 @@ impl Planner<'_> {
         true
     }
 
-    /// Where a renamed old child's files go. `None` when its files are not exactly its own
-    /// (a folder that also holds ignored or hidden files stays as it is and the child is
-    /// written anew).
+    /// Where a renamed old child's files go (a folder's whole content, hidden and ignored
+    /// files too). `None` when its new name is taken, or its folder holds something that
+    /// is neither a file nor a folder (a link).
     fn renamed_files(
         &self,
         old: &OldTree,
@@ -396,14 +400,15 @@ impl Planner<'_> {
             OldForm::Dir(from) => {
                 let mut files = Vec::new();
                 let mut folders = Vec::new();
+                // The whole folder moves, with the files that are not the instance's own
+                // (hidden ones, those `globIgnorePaths` keeps out): left behind, they would
+                // keep the old folder, and the build would read it as one more instance.
                 for entry in walkdir::WalkDir::new(&from).min_depth(1) {
                     let entry = entry.ok()?;
                     let path = entry.path().to_path_buf();
                     if entry.file_type().is_dir() {
                         folders.push(path);
-                    } else if entry.file_type().is_file()
-                        && (own.contains(&path) || file_name(&path) == formats::dir::GITKEEP)
-                    {
+                    } else if entry.file_type().is_file() {
                         files.push(path);
                     } else {
                         return None;
@@ -425,6 +430,7 @@ impl Planner<'_> {
                     entry,
                     copies,
                     folders: new_folders,
+                    old_folder: Some(from),
                 })
             }
             OldForm::File(from, _) => {
@@ -456,6 +462,7 @@ impl Planner<'_> {
                     entry: new_file,
                     copies,
                     folders: Vec::new(),
+                    old_folder: None,
                 })
             }
         }
