@@ -74,13 +74,19 @@ pub fn emit(dom: &WeakDom, layout: &Layout, rules: &CompiledRules) -> Emitted {
     }
     // Renamed instances' files, as they are (incremental mode).
     all.dirs.extend(layout.moved_dirs.iter().cloned());
-    for (from, to) in &layout.copies {
-        match std::fs::read(from) {
-            Ok(bytes) => all.files.push(FileWrite::new(to.clone(), bytes)),
-            Err(err) => all.warnings.push(format!(
-                "{} could not be read to move it: {err}",
-                from.display()
-            )),
+    let copied: Vec<Result<FileWrite, String>> = layout
+        .copies
+        .par_iter()
+        .map(|(from, to)| {
+            std::fs::read(from)
+                .map(|bytes| FileWrite::new(to.clone(), bytes))
+                .map_err(|err| format!("{} could not be read to move it: {err}", from.display()))
+        })
+        .collect();
+    for copy in copied {
+        match copy {
+            Ok(file) => all.files.push(file),
+            Err(warning) => all.warnings.push(warning),
         }
     }
     all

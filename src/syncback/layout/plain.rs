@@ -398,6 +398,9 @@ impl Planner<'_> {
         let own: HashSet<PathBuf> = old.paths_of_subtree(old_child).into_iter().collect();
         match old.form(old_child)? {
             OldForm::Dir(from) => {
+                if ns.is_taken(new_name) || dir.join(new_name).exists() {
+                    return None;
+                }
                 let mut files = Vec::new();
                 let mut folders = Vec::new();
                 // The whole folder moves, with the files that are not the instance's own
@@ -413,9 +416,6 @@ impl Planner<'_> {
                     } else {
                         return None;
                     }
-                }
-                if ns.is_taken(new_name) || dir.join(new_name).exists() {
-                    return None;
                 }
                 let (_, entry) = ns.claim(new_name, &[""]);
                 let to = dir.join(&entry);
