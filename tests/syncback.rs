@@ -1021,7 +1021,10 @@ fn references_follow_a_renamed_folder() {
             "default.project.json5",
             "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" } } }\n",
         ),
-        ("src/Models/Door.model.json5", "{ className: \"Part\" }\n"),
+        (
+            "src/Models/Door.model.json5",
+            "// the door\n{ className: \"Part\" }\n",
+        ),
         ("src/Target.luau", "return 1\n"),
     ]);
     let project = temp.path();
@@ -1052,16 +1055,34 @@ fn references_follow_a_renamed_folder() {
             .with_property("Value", Variant::Ref(target)),
     );
     util::run(project, place, SyncbackMode::Clean);
+    // Hand-written touches that only moving the files as they are keeps.
+    for file in ["src/Models/Door.model.json5", "src/Models/Out.model.json5"] {
+        let text = std::fs::read_to_string(project.join(file)).unwrap();
+        std::fs::write(project.join(file), format!("// mine\n{text}")).unwrap();
+    }
     let renamed = || {
         let mut place = util::build(project);
         let models = find(&place, "Models");
         place.get_by_ref_mut(models).unwrap().name = "Props".to_string();
         place
     };
+    let before = util::tree_bytes(project);
     let expected = renamed();
     util::run(project, renamed(), SyncbackMode::Incremental);
     assert!(project.join("src/Props").is_dir());
     assert!(!project.join("src/Models").exists());
+    let after = util::tree_bytes(project);
+    // The folder's files move as they are, the reference out of it included; the one
+    // into it, outside, is written again with the new path.
+    for name in ["Door.model.json5", "Out.model.json5"] {
+        assert_eq!(
+            after.get(&Path::new("src/Props").join(name)),
+            before.get(&Path::new("src/Models").join(name)),
+            "{name}"
+        );
+    }
+    let pointer = std::fs::read_to_string(project.join("src/In.model.json5")).unwrap();
+    assert!(pointer.contains("Props/Door"), "{pointer}");
     let differences = round_trip_differences(expected, project);
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }

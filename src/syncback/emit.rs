@@ -197,6 +197,49 @@ fn moved_meta_source(init_meta: &Path) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// Joins path segments; `Err(Some(name))` for a segment holding `/`, which no path can
+/// spell.
+fn joined<S: AsRef<str>>(segments: &[S]) -> Result<String, Option<String>> {
+    match segments.iter().find(|s| s.as_ref().contains('/')) {
+        Some(name) => Err(Some(name.as_ref().to_string())),
+        None => Ok(segments
+            .iter()
+            .map(AsRef::as_ref)
+            .collect::<Vec<&str>>()
+            .join("/")),
+    }
+}
+
+/// The `Rojo_Ref_*` path from the instance at `from` to the one at `to` (file-system
+/// segments below the root, both in the synced tree and different): `@self/...` below
+/// the holder, `./` or `../` within a shared ancestor, else `@game/...`.
+pub fn ref_path_between<S: AsRef<str> + PartialEq>(
+    from: &[S],
+    to: &[S],
+) -> Result<String, Option<String>> {
+    if to.len() > from.len() && to[..from.len()] == from[..] {
+        return Ok(format!("@self/{}", joined(&to[from.len()..])?));
+    }
+    let common = from
+        .iter()
+        .zip(to.iter())
+        .take_while(|(a, b)| a == b)
+        .count();
+    if to.is_empty() {
+        return Ok("@game".to_string());
+    }
+    if common == 0 || common == to.len() {
+        return Ok(format!("@game/{}", joined(to)?));
+    }
+    let up = from.len() - 1 - common;
+    let rest = joined(&to[common..])?;
+    if up == 0 {
+        Ok(format!("./{rest}"))
+    } else {
+        Ok(format!("{}{rest}", "../".repeat(up)))
+    }
+}
+
 fn adjacent_meta_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
@@ -357,16 +400,6 @@ impl Emitter<'_> {
     /// `None` when the target is not in the place, `Some(name)` when the path would go
     /// through a name holding `/` (a project node's key), which no path can spell.
     fn ref_path(&self, source: Ref, target: Ref) -> Result<String, Option<String>> {
-        fn joined<S: AsRef<str>>(segments: &[S]) -> Result<String, Option<String>> {
-            match segments.iter().find(|s| s.as_ref().contains('/')) {
-                Some(name) => Err(Some(name.as_ref().to_string())),
-                None => Ok(segments
-                    .iter()
-                    .map(AsRef::as_ref)
-                    .collect::<Vec<&str>>()
-                    .join("/")),
-            }
-        }
         if source == target {
             return Ok("@self".to_string());
         }
@@ -384,27 +417,7 @@ impl Emitter<'_> {
             return Ok(format!("@game/{}", joined(&names)?));
         };
         let from = self.layout.segments(source).ok_or(None)?;
-        if to.len() > from.len() && to[..from.len()] == from[..] {
-            return Ok(format!("@self/{}", joined(&to[from.len()..])?));
-        }
-        let common = from
-            .iter()
-            .zip(to.iter())
-            .take_while(|(a, b)| a == b)
-            .count();
-        if to.is_empty() {
-            return Ok("@game".to_string());
-        }
-        if common == 0 || common == to.len() {
-            return Ok(format!("@game/{}", joined(&to)?));
-        }
-        let up = from.len() - 1 - common;
-        let rest = joined(&to[common..])?;
-        if up == 0 {
-            Ok(format!("./{rest}"))
-        } else {
-            Ok(format!("{}{rest}", "../".repeat(up)))
-        }
+        ref_path_between(&from, &to)
     }
 
     fn meta(

@@ -149,6 +149,26 @@ impl OldTree {
         out
     }
 
+    /// The files that say something about this old instance itself (its file, meta file,
+    /// or the model file holding it), not its descendants'.
+    pub fn own_files(&self, old: Ref) -> Vec<PathBuf> {
+        let Some(metadata) = self.built.metadata.get(&old) else {
+            return Vec::new();
+        };
+        let mut out: Vec<PathBuf> = metadata
+            .relevant_paths
+            .iter()
+            .filter(|path| path.is_file())
+            .cloned()
+            .collect();
+        if let Some(InstigatingSource::Path(path)) = &metadata.instigating_source {
+            if path.is_file() && !out.contains(path) {
+                out.push(path.clone());
+            }
+        }
+        out
+    }
+
     /// Files of old instances that ignore rules protect (`ignoreTrees`, `ignoreClasses`).
     pub fn protected_entries(&self, rules: &CompiledRules) -> Vec<(PathBuf, ())> {
         if !rules.has_ignore_trees() && !rules.has_ignore_classes() {

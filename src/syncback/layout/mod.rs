@@ -846,18 +846,44 @@ pub fn moved_references(
         if targets.is_empty() {
             continue;
         }
-        let holder_stayed = layout
-            .segments(*holder)
-            .is_some_and(|new| same_segments(&new, &old.segments(*old_holder)));
+        let Some(holder_now) = layout.segments(*holder) else {
+            continue;
+        };
+        let holder_before = old.segments(*old_holder);
+        let holder_stayed = same_segments(&holder_now, &holder_before);
         let targets_stayed = targets.iter().all(|(property, new)| {
             old.reference(*old_holder, property)
                 .is_some_and(|old_target| same_segments(new, &old.segments(old_target)))
         });
-        if !holder_stayed || !targets_stayed {
+        if holder_stayed && targets_stayed {
+            continue;
+        }
+        // Moved together (a renamed folder holding both ends, or a path from inside it to
+        // outside): the path its file records may read the same from the new place.
+        let same_paths = targets.iter().all(|(property, target_now)| {
+            let Some(old_target) = old.reference(*old_holder, property) else {
+                return false;
+            };
+            let before = super::emit::ref_path_between(&holder_before, &old.segments(old_target));
+            let now = super::emit::ref_path_between(&holder_now, target_now);
+            matches!((&before, &now), (Ok(a), Ok(b)) if a == b)
+                && before.is_ok_and(|path| records_path(old, *old_holder, &path))
+        });
+        if !same_paths {
             moved.insert(*holder);
         }
     }
     moved
+}
+
+/// Whether one of the old instance's own files holds `path` as a JSON string (the
+/// `Rojo_Ref_*` value syncback wrote there): a hand-written path that reads differently
+/// is not known to survive a move, so such a holder is written again.
+fn records_path(old: &OldTree, old_holder: Ref, path: &str) -> bool {
+    let quoted = serde_json::to_string(path).unwrap_or_default();
+    old.own_files(old_holder)
+        .iter()
+        .any(|file| std::fs::read_to_string(file).is_ok_and(|text| text.contains(&quoted)))
 }
 
 fn same_segments(new: &[&str], old: &[String]) -> bool {
