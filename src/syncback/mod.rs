@@ -127,7 +127,7 @@ impl SyncbackReport {
 pub enum SyncbackError {
     #[error("{0}")]
     Project(String),
-    #[error("{}: {message}", .path.display())]
+    #[error("{}: {message}", shortened(path))]
     Io { path: PathBuf, message: String },
     #[error("writing failed: {message}; {}", if *.restored { "the project was restored from the backup" } else { "restoring failed too: run `atlas syncback --undo`" })]
     WriteFailed { message: String, restored: bool },
@@ -564,6 +564,24 @@ pub fn execute(
     })
 }
 
+/// A path for a message: whole up to 300 bytes, else its start and end around "...", so
+/// an error about a path thousands of bytes deep stays readable.
+fn shortened(path: &Path) -> String {
+    const KEEP: usize = 140;
+    let text = path.display().to_string();
+    if text.len() <= 2 * KEEP + 20 {
+        return text;
+    }
+    let start = (0..=KEEP)
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0);
+    let end = (text.len() - KEEP..text.len())
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(text.len());
+    format!("{}...{}", &text[..start], &text[end..])
+}
+
 /// Whether an input fits the project: a place goes into a place project (root
 /// `$className: "DataModel"`), a model into any other. The other way round, the project's
 /// root would be replaced by the input's (its services by a model, or a model by a
@@ -663,6 +681,21 @@ mod tests {
             .iter()
             .map(|r| dom.get_by_ref(*r).unwrap().name.clone())
             .collect()
+    }
+
+    #[test]
+    fn long_paths_are_shortened_in_messages() {
+        let short = Path::new("/p/src/A.luau");
+        assert_eq!(shortened(short), "/p/src/A.luau");
+        let deep: PathBuf = std::iter::repeat_n("é".repeat(40), 40).collect();
+        let text = shortened(&deep);
+        assert!(text.len() < 320, "{}", text.len());
+        assert!(text.contains("..."));
+        let error = SyncbackError::Io {
+            path: deep,
+            message: "File name too long".to_string(),
+        };
+        assert!(error.to_string().ends_with(": File name too long"));
     }
 
     #[test]
