@@ -1054,9 +1054,19 @@ fn references_follow_a_renamed_folder() {
             .with_name("Out")
             .with_property("Value", Variant::Ref(target)),
     );
+    place.insert(
+        models,
+        InstanceBuilder::new("ObjectValue")
+            .with_name("Within")
+            .with_property("Value", Variant::Ref(door)),
+    );
     util::run(project, place, SyncbackMode::Clean);
     // Hand-written touches that only moving the files as they are keeps.
-    for file in ["src/Models/Door.model.json5", "src/Models/Out.model.json5"] {
+    for file in [
+        "src/Models/Door.model.json5",
+        "src/Models/Out.model.json5",
+        "src/Models/Within.model.json5",
+    ] {
         let text = std::fs::read_to_string(project.join(file)).unwrap();
         std::fs::write(project.join(file), format!("// mine\n{text}")).unwrap();
     }
@@ -1074,7 +1084,7 @@ fn references_follow_a_renamed_folder() {
     let after = util::tree_bytes(project);
     // The folder's files move as they are, the reference out of it included; the one
     // into it, outside, is written again with the new path.
-    for name in ["Door.model.json5", "Out.model.json5"] {
+    for name in ["Door.model.json5", "Out.model.json5", "Within.model.json5"] {
         assert_eq!(
             after.get(&Path::new("src/Props").join(name)),
             before.get(&Path::new("src/Models").join(name)),

@@ -334,7 +334,7 @@ impl OldTree {
 
     /// Whether the new subtree equals the old one in everything syncback writes.
     pub fn unchanged(&self, dom: &WeakDom, new: Ref, old: Ref, sameness: Sameness) -> bool {
-        self.unchanged_as(dom, new, old, sameness, true)
+        self.unchanged_as(dom, new, old, sameness, None)
     }
 
     /// Whether the new subtree equals the old one in everything but the root's name (a
@@ -346,17 +346,20 @@ impl OldTree {
         old: Ref,
         sameness: Sameness,
     ) -> bool {
-        self.unchanged_as(dom, new, old, sameness, false)
+        self.unchanged_as(dom, new, old, sameness, Some((new, old)))
     }
 
+    /// `renamed`: the roots of a renamed subtree (new, old), whose names may differ, and
+    /// below which references are compared by their paths within the subtree.
     fn unchanged_as(
         &self,
         dom: &WeakDom,
         new: Ref,
         old: Ref,
         sameness: Sameness,
-        same_name: bool,
+        renamed: Option<(Ref, Ref)>,
     ) -> bool {
+        let same_name = renamed != Some((new, old));
         let Sameness {
             rules,
             excluded,
@@ -372,7 +375,7 @@ impl OldTree {
         // names and the same class (the camera and other skipped targets count as nil).
         // Whether the targets' files stayed where they were is checked once the layout
         // is known (`layout::moved_references`).
-        if !rules.ignore_referents && !self.same_references(dom, a, b, excluded) {
+        if !rules.ignore_referents && !self.same_references(dom, a, b, excluded, renamed) {
             return false;
         }
         let (pa, pb) = (compared_properties(rules, a), compared_properties(rules, b));
@@ -399,7 +402,7 @@ impl OldTree {
         }
         new_children
             .iter()
-            .all(|n| self.unchanged(dom, *n, matches[n], sameness))
+            .all(|n| self.unchanged_as(dom, *n, matches[n], sameness, renamed))
     }
 }
 
@@ -427,7 +430,36 @@ impl OldTree {
         new: &rbx_dom_weak::Instance,
         old: &rbx_dom_weak::Instance,
         excluded: &RefSet,
+        renamed: Option<(Ref, Ref)>,
     ) -> bool {
+        // Inside a renamed subtree a target's path differs by the root's name: compare
+        // the path below the root instead.
+        let below = |full: String, root: String| -> Option<String> {
+            if full == root {
+                Some(String::new())
+            } else {
+                full.strip_prefix(&format!("{root}/")).map(str::to_string)
+            }
+        };
+        let same_place = |ta: Ref, tb: Ref| -> bool {
+            let (new_path, old_path) = (
+                dom.full_path_of(ta, "/"),
+                self.built.dom.full_path_of(tb, "/"),
+            );
+            match renamed {
+                Some((new_root, old_root)) => {
+                    let inside_new = below(new_path.clone(), dom.full_path_of(new_root, "/"));
+                    let inside_old =
+                        below(old_path.clone(), self.built.dom.full_path_of(old_root, "/"));
+                    match (inside_new, inside_old) {
+                        (Some(a), Some(b)) => a == b,
+                        (None, None) => new_path == old_path,
+                        _ => false,
+                    }
+                }
+                None => new_path == old_path,
+            }
+        };
         let refs = |instance: &rbx_dom_weak::Instance, in_new: bool| -> Vec<(String, Ref)> {
             let mut out: Vec<(String, Ref)> = instance
                 .properties
@@ -451,9 +483,7 @@ impl OldTree {
                 else {
                     return false;
                 };
-                na == nb
-                    && ti.class == to.class
-                    && dom.full_path_of(*ta, "/") == self.built.dom.full_path_of(*tb, "/")
+                na == nb && ti.class == to.class && same_place(*ta, *tb)
             })
     }
 
