@@ -317,12 +317,14 @@ fn instance_update(update: &AppliedUpdate, class: &str) -> InstanceUpdate {
             .iter()
             .filter(|(key, _)| properties::plugin_can_write(class, key))
             .filter_map(|(key, value)| match value {
-                None => {
-                    let default = service
-                        .and_then(|class| crate::syncback::filter::default_value(class, key))
-                        .and_then(property_value);
-                    Some((key.to_string(), default))
-                }
+                // A service has no fresh instance to reset from: without a known default
+                // (`Lighting.ClockTime`, which `TimeOfDay` also sets) Studio keeps its value.
+                None => match service {
+                    Some(class) => crate::syncback::filter::default_value(class, key)
+                        .and_then(property_value)
+                        .map(|default| (key.to_string(), Some(default))),
+                    None => Some((key.to_string(), None)),
+                },
                 Some(value) => property_value(value).map(|wire| (key.to_string(), Some(wire))),
             })
             .collect(),
@@ -507,9 +509,15 @@ mod tests {
         // A service cannot be made afresh for its defaults: its reset carries the default.
         let mut reset = AppliedUpdate::new(Ref::new());
         reset.changed_properties.insert("Brightness".into(), None);
+        // One whose default nobody knows is left as Studio has it (a nil would fail there).
+        reset.changed_properties.insert("ClockTime".into(), None);
         let json = serde_json::to_value(instance_update(&reset, "Lighting")).unwrap();
         assert!(
             json["changedProperties"]["Brightness"]["Float32"].is_number(),
+            "{json}"
+        );
+        assert!(
+            json["changedProperties"].get("ClockTime").is_none(),
             "{json}"
         );
     }
