@@ -432,6 +432,21 @@ impl<'a> Planner<'a> {
         self.layout.placements.insert(referent, placement);
     }
 
+    /// Places an instance whose files stay as they are (or are moved as they are): only
+    /// its segment matters, for the reference paths that lead through it.
+    fn place_kept(&mut self, referent: Ref, parent: Option<Ref>, segment: String) {
+        self.place(
+            referent,
+            Placement {
+                parent,
+                segment,
+                form: Form::Kept,
+                needs_name: false,
+                children: Vec::new(),
+            },
+        );
+    }
+
     fn synced_children(&self, instance: &Instance) -> Vec<Ref> {
         instance
             .children()
@@ -634,16 +649,7 @@ impl<'a> Planner<'a> {
                         display_key_path(&key_path),
                         target.display()
                     ));
-                    self.place(
-                        referent,
-                        Placement {
-                            parent,
-                            segment: key,
-                            form: Form::Kept,
-                            needs_name: false,
-                            children: Vec::new(),
-                        },
-                    );
+                    self.place_kept(referent, parent, key);
                     return;
                 }
                 other => {

@@ -367,16 +367,7 @@ impl Planner<'_> {
         self.layout.copies.extend(copies);
         self.layout.moved_dirs.extend(folders);
         self.layout.replaced.extend(old_folder);
-        self.place(
-            child,
-            Placement {
-                parent: Some(parent),
-                segment: entry,
-                form: Form::Kept,
-                needs_name: false,
-                children: Vec::new(),
-            },
-        );
+        self.place_kept(child, Some(parent), entry);
         self.layout.kept_pairs.push((child, old_child));
         for (new_child, old_grandchild) in old.pair_subtree_children(self.dom, child, old_child) {
             self.old_segments(new_child, child, old_grandchild, old);
@@ -517,16 +508,7 @@ impl Planner<'_> {
             .get_by_ref(child)
             .map(|i| i.name.clone())
             .unwrap_or_default();
-        self.place(
-            child,
-            Placement {
-                parent: Some(parent),
-                segment,
-                form: Form::Kept,
-                needs_name: false,
-                children: Vec::new(),
-            },
-        );
+        self.place_kept(child, Some(parent), segment);
     }
 
     /// Whether `folder` exists and holds a file the project tells syncback to leave alone
@@ -803,16 +785,7 @@ impl Planner<'_> {
             .fs_name(old_ref)
             .or_else(|| self.dom.get_by_ref(referent).map(|i| i.name.clone()))
             .unwrap_or_default();
-        self.place(
-            referent,
-            Placement {
-                parent: Some(parent),
-                segment,
-                form: Form::Kept,
-                needs_name: false,
-                children: Vec::new(),
-            },
-        );
+        self.place_kept(referent, Some(parent), segment);
         self.layout.kept_pairs.push((referent, old_ref));
         let pairs = old.pair_subtree_children(self.dom, referent, old_ref);
         for (new_child, old_child) in pairs {
