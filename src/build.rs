@@ -49,9 +49,9 @@ pub fn unsaved_property_warnings(dom: &rbx_dom_weak::WeakDom) -> Vec<String> {
     for instance in dom.descendants() {
         let by_property = unsaved.entry(instance.class).or_default();
         for name in instance.properties.keys() {
-            let never_saved = *by_property.entry(*name).or_insert_with(|| {
-                crate::syncback::filter::does_not_serialize(&instance.class, name)
-            });
+            let never_saved = *by_property
+                .entry(*name)
+                .or_insert_with(|| crate::properties::never_saved(&instance.class, name));
             if never_saved {
                 found
                     .entry((instance.class, *name))

@@ -20,7 +20,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 
 use rbx_reflection::{
-    DataType, EnumDescriptor, PropertyDescriptor, PropertyKind, ReflectionDatabase, Scriptability,
+    DataType, EnumDescriptor, PropertyDescriptor, PropertyKind, PropertySerialization,
+    ReflectionDatabase, Scriptability,
 };
 use rbx_types::{Attributes, Variant, VariantType};
 
@@ -117,12 +118,7 @@ pub fn plugin_can_write(class: &str, property: &str) -> bool {
                 while let Some(descriptor) = current {
                     for (&name, property) in &descriptor.properties {
                         // An alias (`size`, `Color3uint8`) is written as what it stands for.
-                        let canonical = match property.kind {
-                            PropertyKind::Alias { alias_for } => {
-                                find_property(class, alias_for).unwrap_or(property)
-                            }
-                            _ => property,
-                        };
+                        let canonical = canonical_property(class, name).unwrap_or(property);
                         let read_only = matches!(
                             canonical.scriptability,
                             Scriptability::None | Scriptability::Read
@@ -140,6 +136,32 @@ pub fn plugin_can_write(class: &str, property: &str) -> bool {
     !unwritable
         .get(class)
         .is_some_and(|names| names.contains(property))
+}
+
+/// The descriptor `class.property` stands for: itself, or for an alias (`size`,
+/// `Color3uint8`) the property it is another name of.
+pub fn canonical_property(
+    class: &str,
+    property: &str,
+) -> Option<&'static PropertyDescriptor<'static>> {
+    let descriptor = find_property(class, property)?;
+    match descriptor.kind {
+        PropertyKind::Alias { alias_for } => find_property(class, alias_for).or(Some(descriptor)),
+        _ => Some(descriptor),
+    }
+}
+
+/// Whether the reflection database says place files never save `class.property` (an
+/// alias follows what it stands for): `Part.Position`, whose place keeps the `CFrame`.
+pub fn never_saved(class: &str, property: &str) -> bool {
+    canonical_property(class, property).is_some_and(|descriptor| {
+        matches!(
+            descriptor.kind,
+            PropertyKind::Canonical {
+                serialization: PropertySerialization::DoesNotSerialize
+            }
+        )
+    })
 }
 
 fn enum_descriptor(

@@ -3,7 +3,7 @@
 
 use rbx_dom_weak::types::{BinaryString, Content, ContentType, Variant};
 use rbx_dom_weak::Instance;
-use rbx_reflection::{ClassDescriptor, PropertyKind, PropertySerialization, Scriptability};
+use rbx_reflection::{ClassDescriptor, Scriptability};
 
 use super::rules::CompiledRules;
 
@@ -39,29 +39,6 @@ pub fn is_a(class_name: &str, ancestor: &str) -> bool {
 /// Whether the class is a service (tagged so in the reflection database).
 pub fn is_service(class_name: &str) -> bool {
     class(class_name).is_some_and(|c| c.tags.contains(&rbx_reflection::ClassTag::Service))
-}
-
-/// Whether the database says the property is never saved (aliases follow their target).
-pub(crate) fn does_not_serialize(class_name: &str, property: &str) -> bool {
-    let Some(descriptor) = find_property(class_name, property) else {
-        return false;
-    };
-    match &descriptor.kind {
-        PropertyKind::Canonical { serialization } => {
-            matches!(serialization, PropertySerialization::DoesNotSerialize)
-        }
-        PropertyKind::Alias { alias_for } => {
-            find_property(class_name, alias_for).is_some_and(|target| {
-                matches!(
-                    target.kind,
-                    PropertyKind::Canonical {
-                        serialization: PropertySerialization::DoesNotSerialize
-                    }
-                )
-            })
-        }
-        _ => false,
-    }
 }
 
 fn unscriptable(class_name: &str, property: &str) -> bool {
@@ -232,7 +209,7 @@ pub fn never_written(rules: &CompiledRules, class_name: &str, property: &str) ->
     if rules.ignores_property(class_name, property) {
         return Some(Skip::Ignored);
     }
-    if does_not_serialize(class_name, property) {
+    if crate::properties::never_saved(class_name, property) {
         return Some(Skip::NotSerialized);
     }
     if !rules.sync_unscriptable && unscriptable(class_name, property) {
