@@ -362,11 +362,7 @@ fn a_lua_script_that_gains_children_keeps_its_spelling() {
     let project = temp.path();
     let mut place = util::build(project);
     for parent in ["Mod", "Run"] {
-        let at = place
-            .descendants()
-            .find(|i| i.name == parent)
-            .unwrap()
-            .referent();
+        let at = util::find(&place, parent);
         place.insert(
             at,
             rbx_dom_weak::InstanceBuilder::new("ModuleScript")
@@ -491,11 +487,7 @@ fn a_project_node_deleted_in_studio_is_warned_about() {
     ]);
     let project = temp.path();
     let mut place = util::build(project);
-    let config = place
-        .descendants()
-        .find(|i| i.name == "Config")
-        .unwrap()
-        .referent();
+    let config = util::find(&place, "Config");
     place.destroy(config);
     let report = util::run(project, place, SyncbackMode::Clean);
     assert!(
@@ -526,11 +518,7 @@ fn a_new_path_folder_stays_out_of_other_nodes_folders() {
     let edited = || {
         let mut place = util::build(project);
         for service in ["Lighting", "Workspace"] {
-            let parent = place
-                .descendants()
-                .find(|i| i.name == service)
-                .unwrap()
-                .referent();
+            let parent = util::find(&place, service);
             place.insert(
                 parent,
                 rbx_dom_weak::InstanceBuilder::new("Folder").with_name(format!("{service}Stuff")),
@@ -662,11 +650,7 @@ fn instances_whose_files_the_build_ignores_are_not_written() {
     ]);
     let project = temp.path();
     let mut place = util::build(project);
-    let storage = place
-        .descendants()
-        .find(|i| i.name == "ReplicatedStorage")
-        .unwrap()
-        .referent();
+    let storage = util::find(&place, "ReplicatedStorage");
     place.insert(
         storage,
         InstanceBuilder::new("ModuleScript")
@@ -809,11 +793,7 @@ fn an_edit_to_one_of_identical_namesakes_goes_to_its_own_files() {
     ]);
     let project = temp.path();
     let mut place = util::build(project);
-    let first_tag = place
-        .descendants()
-        .find(|i| i.name == "Tag")
-        .unwrap()
-        .referent();
+    let first_tag = util::find(&place, "Tag");
     place
         .get_by_ref_mut(first_tag)
         .unwrap()
@@ -882,11 +862,7 @@ fn a_meta_file_moves_with_its_text_into_a_new_folder() {
         ]);
         let project = temp.path();
         let mut place = util::build(project);
-        let main = place
-            .descendants()
-            .find(|i| i.name == "Main")
-            .unwrap()
-            .referent();
+        let main = util::find(&place, "Main");
         place.insert(
             main,
             rbx_dom_weak::InstanceBuilder::new("Folder").with_name("Parts"),
@@ -936,11 +912,7 @@ fn a_renamed_instance_keeps_its_files_byte_for_byte() {
     let edited = || {
         let mut place = util::build(project);
         for (from, to) in [("Models", "Props"), ("Boot", "Start")] {
-            let referent = place
-                .descendants()
-                .find(|i| i.name == from)
-                .unwrap()
-                .referent();
+            let referent = util::find(&place, from);
             place.get_by_ref_mut(referent).unwrap().name = to.to_string();
         }
         place
@@ -988,11 +960,7 @@ fn a_renamed_folder_takes_its_hidden_and_ignored_files_along() {
     let project = temp.path();
     let renamed = || {
         let mut place = util::build(project);
-        let hidden = place
-            .descendants()
-            .find(|i| i.name == "Hidden")
-            .unwrap()
-            .referent();
+        let hidden = util::find(&place, "Hidden");
         place.get_by_ref_mut(hidden).unwrap().name = "Secret".to_string();
         place
     };
@@ -1030,17 +998,11 @@ fn references_follow_a_renamed_folder() {
     let project = temp.path();
     // Files with references: one outside pointing in, one inside pointing out.
     let mut place = util::build(project);
-    let find = |dom: &rbx_dom_weak::WeakDom, name: &str| {
-        dom.descendants()
-            .find(|i| i.name == name)
-            .unwrap()
-            .referent()
-    };
     let (storage, models, door, target) = (
-        find(&place, "ReplicatedStorage"),
-        find(&place, "Models"),
-        find(&place, "Door"),
-        find(&place, "Target"),
+        util::find(&place, "ReplicatedStorage"),
+        util::find(&place, "Models"),
+        util::find(&place, "Door"),
+        util::find(&place, "Target"),
     );
     place.insert(
         storage,
@@ -1072,7 +1034,7 @@ fn references_follow_a_renamed_folder() {
     }
     let renamed = || {
         let mut place = util::build(project);
-        let models = find(&place, "Models");
+        let models = util::find(&place, "Models");
         place.get_by_ref_mut(models).unwrap().name = "Props".to_string();
         place
     };
@@ -1112,11 +1074,7 @@ fn a_path_file_that_becomes_a_folder_takes_its_meta_file_along() {
     let project = temp.path();
     let edited = || {
         let mut place = util::build(project);
-        let boot = place
-            .descendants()
-            .find(|i| i.name == "Boot")
-            .unwrap()
-            .referent();
+        let boot = util::find(&place, "Boot");
         place.insert(
             boot,
             rbx_dom_weak::InstanceBuilder::new("ModuleScript")
@@ -1506,16 +1464,8 @@ fn a_reference_through_a_name_with_a_slash_is_warned_about() {
     ]);
     let project = temp.path();
     let mut place = util::build(project);
-    let part = place
-        .descendants()
-        .find(|i| i.name == "P")
-        .unwrap()
-        .referent();
-    let storage = place
-        .descendants()
-        .find(|i| i.name == "ReplicatedStorage")
-        .unwrap()
-        .referent();
+    let part = util::find(&place, "P");
+    let storage = util::find(&place, "ReplicatedStorage");
     place.insert(
         storage,
         InstanceBuilder::new("ObjectValue")

@@ -262,12 +262,16 @@ pub fn write_standard_project(dir: &Path) {
 }
 
 /// Sets a property of the first instance named `name` in `dom`, as an edit in Studio would.
-pub fn set_property(dom: &mut WeakDom, name: &str, property: &str, value: Variant) {
-    let referent = dom
-        .descendants()
+/// The first instance named `name` (panics without one).
+pub fn find(dom: &WeakDom, name: &str) -> Ref {
+    dom.descendants()
         .find(|i| i.name == name)
         .unwrap_or_else(|| panic!("no instance named {name}"))
-        .referent();
+        .referent()
+}
+
+pub fn set_property(dom: &mut WeakDom, name: &str, property: &str, value: Variant) {
+    let referent = find(dom, name);
     dom.get_by_ref_mut(referent)
         .unwrap()
         .properties
