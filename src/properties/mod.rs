@@ -105,6 +105,12 @@ pub fn find_property(class: &str, property: &str) -> Option<&'static PropertyDes
 /// (`Model:ScaleTo`), which the plugin knows. Unknown classes and properties may be newer
 /// than the database, so they count as writable.
 pub fn plugin_can_write(class: &str, property: &str) -> bool {
+    !plugin_unwritable(class).is_some_and(|names| names.contains(property))
+}
+
+/// The properties of `class` a plugin may not write (see [`plugin_can_write`]), looked up
+/// once for all of an instance's properties.
+pub fn plugin_unwritable(class: &str) -> Option<&'static HashSet<&'static str>> {
     static UNWRITABLE: OnceLock<HashMap<&'static str, HashSet<&'static str>>> = OnceLock::new();
     let unwritable = UNWRITABLE.get_or_init(|| {
         let db = database();
@@ -133,9 +139,7 @@ pub fn plugin_can_write(class: &str, property: &str) -> bool {
             })
             .collect()
     });
-    !unwritable
-        .get(class)
-        .is_some_and(|names| names.contains(property))
+    unwritable.get(class)
 }
 
 /// The descriptor `class.property` stands for: itself, or for an alias (`size`,

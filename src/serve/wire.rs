@@ -188,11 +188,11 @@ pub fn plugin_uses(ty: VariantType) -> bool {
 /// One tree instance in wire form.
 pub fn instance(tree: &Tree, id: Ref) -> Option<Instance> {
     let instance = tree.dom().get_by_ref(id)?;
-    let class = instance.class.as_str();
+    let unwritable = properties::plugin_unwritable(instance.class.as_str());
     let properties = instance
         .properties
         .iter()
-        .filter(|(key, _)| properties::plugin_can_write(class, key))
+        .filter(|(key, _)| !unwritable.is_some_and(|names| names.contains(key.as_str())))
         .filter_map(|(key, value)| Some((key.to_string(), property_value(value)?)))
         .collect();
     Some(Instance {
