@@ -119,10 +119,11 @@ impl ExitSignal {
         }
     }
 
-    /// Records the first request; `false` when one was already made.
+    /// Records the first request; `false` when one was already made, even when the
+    /// server has already taken it to stop.
     fn request(&self, exit: ServerExit) -> bool {
         let mut reason = self.reason.lock().unwrap_or_else(|e| e.into_inner());
-        if reason.is_some() {
+        if reason.is_some() || *self.requested.borrow() {
             return false;
         }
         *reason = Some(exit);
@@ -378,5 +379,20 @@ async fn serve(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_first_exit_request_wins_even_after_the_server_took_it() {
+        let signal = ExitSignal::new();
+        assert!(signal.request(ServerExit::Shutdown));
+        assert!(!signal.request(ServerExit::Shutdown));
+        assert!(matches!(signal.take(), Some(ServerExit::Shutdown)));
+        assert!(!signal.request(ServerExit::Shutdown));
+        assert!(signal.take().is_none());
     }
 }
