@@ -18,6 +18,7 @@ pub mod serve;
 pub mod snapshot;
 pub mod syncback;
 pub mod vfs;
+pub mod xml_text;
 
 /// The stack each thread of `atlas` gets (the command's own thread and rayon's workers).
 /// Folders, project nodes and syncback layouts are walked recursively, one level per

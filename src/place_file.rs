@@ -167,13 +167,16 @@ pub fn write(path: &Path, dom: &WeakDom) -> Result<(), PlaceFileError> {
         // Studio never sees such a value.
         rbx_binary::to_writer(std::io::sink(), dom, &refs)
             .map_err(|e| failed(format!("could not encode: {e}")))?;
+        if let Some(problem) = crate::xml_text::first_unwritable(dom, &refs) {
+            return Err(failed(format!(
+                "{problem}, which XML files cannot hold; use the binary format (.rbxl or .rbxm)"
+            )));
+        }
     }
     let file = std::fs::File::create(path).map_err(|e| failed(e.to_string()))?;
     let mut writer = BufWriter::with_capacity(1 << 20, file);
     if kind.is_xml() {
-        let options = rbx_xml::EncodeOptions::new()
-            .property_behavior(rbx_xml::EncodePropertyBehavior::WriteUnknown);
-        rbx_xml::to_writer(&mut writer, dom, &refs, options)
+        crate::xml_text::encode(&mut writer, dom, &refs)
             .map_err(|e| failed(format!("could not encode: {e}")))?;
     } else {
         rbx_binary::to_writer(&mut writer, dom, &refs)

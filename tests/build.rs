@@ -237,6 +237,60 @@ fn cli_builds_every_output_format() {
     }
 }
 
+/// XML place and model files hold carriage returns exactly, and a string XML cannot hold
+/// at all stops the build with the instance named, writing nothing.
+#[test]
+fn xml_outputs_keep_carriage_returns_and_refuse_control_characters() {
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path().join("project");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(
+        project.join("default.project.json5"),
+        "{ name: \"X\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" } } }\n",
+    )
+    .unwrap();
+    let texts = ["one\r\ntwo\r\n", "  indented\r\n", "x ]]>\r]]>"];
+    for (index, text) in texts.iter().enumerate() {
+        std::fs::write(project.join("src").join(format!("T{index}.txt")), text).unwrap();
+    }
+    std::fs::write(project.join("src/Mod.luau"), "local a = 1\r\nreturn a\r\n").unwrap();
+    for extension in ["rbxlx", "rbxmx"] {
+        let output = temp.path().join(format!("out.{extension}"));
+        let result = atlas_build(&project, &output);
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let dom = atlas::place_file::read(&output).unwrap();
+        let value = |name: &str, property: &str| {
+            let instance = dom.descendants().find(|i| i.name == name).unwrap();
+            match instance.properties.get(&property.into()) {
+                Some(rbx_dom_weak::types::Variant::String(text)) => text.clone(),
+                other => panic!("{name}.{property}: {other:?}"),
+            }
+        };
+        for (index, text) in texts.iter().enumerate() {
+            assert_eq!(value(&format!("T{index}"), "Value"), *text, "{extension}");
+        }
+        assert_eq!(value("Mod", "Source"), "local a = 1\r\nreturn a\r\n");
+    }
+
+    std::fs::write(project.join("src/Bad.txt"), "bell\u{7}").unwrap();
+    let output = temp.path().join("bad.rbxlx");
+    let result = atlas_build(&project, &output);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("ReplicatedStorage.Bad.Value") && stderr.contains("U+0007"),
+        "{stderr}"
+    );
+    assert!(!output.exists());
+    assert!(atlas_build(&project, &temp.path().join("ok.rbxl"))
+        .status
+        .success());
+}
+
 #[test]
 fn plugin_install_builds_the_studio_plugin() {
     let plugin = common::repo_root().join("plugin");

@@ -841,6 +841,48 @@ fn a_model_file_with_inline_children_stays_one_file() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
+/// Incremental mode: an `.rbxmx` file whose subtree now holds a string XML cannot hold
+/// (a control character) is rewritten in another form instead of as an unreadable file.
+#[test]
+fn an_xml_model_that_can_no_longer_hold_its_strings_is_rewritten() {
+    let temp = util::project_with(&[(
+        "default.project.json5",
+        "{ name: \"p\", tree: { $className: \"DataModel\", Workspace: { $path: \"src\" } } }\n",
+    )]);
+    let project = temp.path();
+    let mut model =
+        rbx_dom_weak::WeakDom::new(rbx_dom_weak::InstanceBuilder::new("Model").with_name("Crate"));
+    let root = model.root_ref();
+    model.insert(
+        root,
+        rbx_dom_weak::InstanceBuilder::new("StringValue")
+            .with_name("Label")
+            .with_property("Value", "plain"),
+    );
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    atlas::place_file::write(&project.join("src/Crate.rbxmx"), &model).unwrap();
+    let edited = || {
+        let mut place = util::build(project);
+        util::set_property(
+            &mut place,
+            "Label",
+            "Value",
+            rbx_dom_weak::types::Variant::String("bell\u{7}".into()),
+        );
+        place
+    };
+    let expected = edited();
+    let report = util::run(project, edited(), SyncbackMode::Incremental);
+    assert!(
+        report.removed.contains(&PathBuf::from("src/Crate.rbxmx")),
+        "{:?}",
+        report.removed
+    );
+    assert!(!project.join("src/Crate.rbxmx").exists());
+    let differences = round_trip_differences(expected, project);
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
 /// Incremental mode: a script that gains children becomes a folder, and its meta file
 /// moves in as the init meta with its text (comments, `.meta.json` spelling) when it
 /// still says the same.

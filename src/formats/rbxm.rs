@@ -109,9 +109,7 @@ fn copy(dom: &WeakDom, referent: Ref, new_ids: &HashMap<Ref, Ref>) -> InstanceSn
 pub fn encode(dom: &WeakDom, roots: &[Ref], xml: bool) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     if xml {
-        let options = rbx_xml::EncodeOptions::new()
-            .property_behavior(rbx_xml::EncodePropertyBehavior::WriteUnknown);
-        rbx_xml::to_writer(&mut bytes, dom, roots, options)
+        crate::xml_text::encode(&mut bytes, dom, roots)
             .map_err(|e| format!("could not encode an XML model: {e}"))?;
     } else {
         rbx_binary::to_writer(&mut bytes, dom, roots)

@@ -126,9 +126,10 @@ impl Planner<'_> {
             FileRule::Csv => (!has_children && csv_exact(instance)).then_some(Form::Csv { path }),
             FileRule::JsonModel => Some(Form::Model { path, inline: true }),
             FileRule::Rbxm => Some(Form::Rbxm { path, xml: false }),
-            FileRule::Rbxmx => Some(Form::Rbxm { path, xml: true }),
+            FileRule::Rbxmx if self.xml_can_hold(instance) => Some(Form::Rbxm { path, xml: true }),
             FileRule::Project => Some(Form::Kept),
-            FileRule::JsonModule
+            FileRule::Rbxmx
+            | FileRule::JsonModule
             | FileRule::TomlModule
             | FileRule::YamlModule
             | FileRule::Ignore => None,
@@ -793,6 +794,12 @@ impl Planner<'_> {
         }
     }
 
+    /// Whether an `.rbxmx` file can still hold the subtree: a string with a control
+    /// character moves it to a fresh binary file (XML cannot hold one).
+    fn xml_can_hold(&self, instance: &Instance) -> bool {
+        crate::xml_text::can_hold(self.dom, &[instance.referent()])
+    }
+
     /// In incremental mode, the old file kind of a matched instance when it still fits.
     fn keep_old_form(
         &self,
@@ -828,7 +835,7 @@ impl Planner<'_> {
                             path: path.clone(),
                             xml: false,
                         }),
-                        FileRule::Rbxmx => fits(Form::Rbxm {
+                        FileRule::Rbxmx if self.xml_can_hold(instance) => fits(Form::Rbxm {
                             path: path.clone(),
                             xml: true,
                         }),
@@ -863,7 +870,7 @@ impl Planner<'_> {
                         path: path.clone(),
                         xml: false,
                     }),
-                    FileRule::Rbxmx => fits(Form::Rbxm {
+                    FileRule::Rbxmx if self.xml_can_hold(instance) => fits(Form::Rbxm {
                         path: path.clone(),
                         xml: true,
                     }),
