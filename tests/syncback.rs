@@ -841,6 +841,73 @@ fn a_model_file_with_inline_children_stays_one_file() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
+/// Values written in a form place files do not keep (a `Color3` for `Part.Color`, an
+/// alias, an old name Roblox migrated, a property never saved) say the same as what the
+/// place holds for them: the files that hold them are left as they are, comments
+/// included, in both modes, and also when the instance's folder changes.
+#[test]
+fn values_a_place_holds_in_another_form_leave_their_files_alone() {
+    let files = [
+        (
+            "default.project.json5",
+            "// project comment\n{ name: \"p\", tree: { $className: \"DataModel\", Workspace: { $path: \"src\",\n  Base: { $className: \"Part\", $properties: { Color: [1, 0, 0], Anchored: true } },\n  Brick: { $className: \"Part\", $properties: { BrickColor: { BrickColor: 21 }, size: [2, 2, 2] } } } } }\n",
+        ),
+        (
+            "src/Door/init.meta.json5",
+            "// door\n{ className: \"Part\", properties: { Color: [0, 1, 0.5], Position: [1, 2, 3] } }\n",
+        ),
+        ("src/Door/S.server.luau", "print(1)\n"),
+        (
+            "src/D.model.json5",
+            "// decal\n{ className: \"Decal\", properties: { Texture: \"rbxassetid://5\" } }\n",
+        ),
+        (
+            "src/S.model.json5",
+            "// sound\n{ className: \"Sound\", properties: { SoundId: \"rbxassetid://7\" } }\n",
+        ),
+        (
+            "src/L.model.json5",
+            "// label\n{ className: \"TextLabel\", properties: { Font: \"Arial\" } }\n",
+        ),
+    ];
+    // The place as a place file gives it back.
+    let saved_place = |project: &Path| {
+        let file = project.join("../place.rbxl");
+        atlas::place_file::write(&file, &util::build(project)).unwrap();
+        atlas::place_file::read(&file).unwrap()
+    };
+    for mode in [SyncbackMode::Incremental, SyncbackMode::Clean] {
+        let temp = tempfile::tempdir().unwrap();
+        let project = temp.path().join("project");
+        util::write_files(&project, &files);
+        let before = util::tree_bytes(&project);
+        let report = util::run(&project, saved_place(&project), mode);
+        assert!(!report.project_rewritten, "{mode:?}");
+        if mode == SyncbackMode::Incremental {
+            assert!(report.written.is_empty(), "{:?}", report.written);
+            assert_eq!(util::tree_bytes(&project), before);
+        }
+    }
+
+    // The door gains a child: its folder is written, and its meta file stays.
+    let temp = tempfile::tempdir().unwrap();
+    let project = temp.path().join("project");
+    util::write_files(&project, &files);
+    let mut place = saved_place(&project);
+    let door = util::find(&place, "Door");
+    place.insert(
+        door,
+        rbx_dom_weak::InstanceBuilder::new("Folder").with_name("Hinge"),
+    );
+    let report = util::run(&project, place, SyncbackMode::Incremental);
+    assert!(!report.project_rewritten);
+    assert_eq!(
+        std::fs::read_to_string(project.join("src/Door/init.meta.json5")).unwrap(),
+        files[1].1
+    );
+    assert!(project.join("src/Door/Hinge").is_dir());
+}
+
 /// Incremental mode: an `.rbxmx` file whose subtree now holds a string XML cannot hold
 /// (a control character) is rewritten in another form instead of as an unreadable file.
 #[test]

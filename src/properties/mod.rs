@@ -10,6 +10,7 @@
 mod explicit;
 mod fields;
 mod font_materials;
+pub mod saved;
 mod shorthand;
 mod types;
 

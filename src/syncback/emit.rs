@@ -156,12 +156,39 @@ fn same_properties(class: &str, a: &BTreeMap<String, Value>, b: &BTreeMap<String
         Some(encoded) => properties::decode_property(class, name, encoded).ok(),
         None => filter::default_value(class, name).cloned(),
     };
-    a.keys().chain(b.keys()).all(|name| {
+    let same = a.keys().chain(b.keys()).all(|name| {
         matches!(
             (value(a, name), value(b, name)),
             (Some(x), Some(y)) if filter::identical(&x, &y)
         )
-    })
+    });
+    // Else compare what a place file would hold for each (`Color: [0, 1, 0]` is an 8-bit
+    // colour there, `Texture` is `TextureContent`).
+    same || matches!(
+        (saved_properties(class, a), saved_properties(class, b)),
+        (Some(x), Some(y)) if x.keys().chain(y.keys()).all(|name| {
+            let p = x.get(name).or_else(|| filter::default_value(class, name));
+            let q = y.get(name).or_else(|| filter::default_value(class, name));
+            matches!((p, q), (Some(p), Some(q)) if filter::identical(p, q))
+        })
+    )
+}
+
+/// The values a place file holds for a map of encoded properties, by the names it holds
+/// them under; `None` when one does not decode.
+fn saved_properties(
+    class: &str,
+    map: &BTreeMap<String, Value>,
+) -> Option<BTreeMap<String, Variant>> {
+    let mut saved = BTreeMap::new();
+    for (name, encoded) in map {
+        let decoded = properties::decode_property(class, name, encoded).ok()?;
+        if let Some((saved_name, value)) = properties::saved::saved_property(class, name, &decoded)
+        {
+            saved.insert(saved_name.to_string(), value);
+        }
+    }
+    Some(saved)
 }
 
 /// Whether two maps of encoded values hold the same keys with values that decode equal.

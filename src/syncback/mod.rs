@@ -24,6 +24,7 @@ use rbx_dom_weak::types::{Ref, Variant};
 use rbx_dom_weak::{AHashMap, Instance, WeakDom};
 
 use crate::formats::{self, FileWrite};
+use crate::json_value::Value;
 use crate::json_writer::to_file_text;
 use crate::project::{self, Project, ProjectNode};
 use crate::properties;
@@ -416,13 +417,34 @@ fn apply_node(tree: &mut ProjectNode, data: &emit::NodeData, rules: &rules::Comp
         node.attributes.clear();
         return;
     }
+    let class = data.class_name.as_str();
     let mut new_properties = BTreeMap::new();
     for (name, (value, variant)) in &data.properties {
-        let kept = node.properties.get(name).filter(|old| {
-            properties::decode_property(&data.class_name, name, old)
-                .is_ok_and(|decoded| filter::identical(&decoded, variant))
-        });
-        new_properties.insert(name.clone(), kept.cloned().unwrap_or_else(|| value.clone()));
+        // The text already there stays when it says the same, also under another name
+        // the place holds it as (`BrickColor: 21` for the place's `Color`).
+        let says_same = |old_name: &str, old: &Value| {
+            properties::decode_property(class, old_name, old).is_ok_and(|decoded| {
+                if old_name == name && filter::identical(&decoded, variant) {
+                    return true;
+                }
+                properties::saved::saved_property(class, old_name, &decoded).is_some_and(
+                    |(saved_name, saved)| saved_name == name && filter::identical(&saved, variant),
+                )
+            })
+        };
+        let kept = node
+            .properties
+            .get_key_value(name)
+            .filter(|(old_name, old)| says_same(old_name, old))
+            .or_else(|| {
+                node.properties
+                    .iter()
+                    .find(|(old_name, old)| *old_name != name && says_same(old_name, old))
+            });
+        match kept {
+            Some((old_name, old)) => new_properties.insert(old_name.clone(), old.clone()),
+            None => new_properties.insert(name.clone(), value.clone()),
+        };
     }
     // A value written out although it is the default builds the same as no value: it
     // stays, so the project file is not rewritten (and does not lose its comments) for it.

@@ -49,8 +49,16 @@ impl OldTree {
         // A `$path` that does not exist yet is no reason to give up: read it as optional.
         let mut tolerant = project.clone();
         make_missing_optional(&mut tolerant.tree, project.folder());
-        let built = crate::build::build_project(&Vfs::new_default(), &tolerant)
+        let mut built = crate::build::build_project(&Vfs::new_default(), &tolerant)
             .map_err(|e| e.to_string())?;
+        // The place is compared in the form a place file holds, so the project's values
+        // are too (`Color: [1, 0, 0]` is an 8-bit colour there).
+        let started = std::time::Instant::now();
+        crate::properties::saved::normalize_dom(&mut built.dom);
+        log::debug!(
+            "syncback: project values in their saved form in {:.2?}",
+            started.elapsed()
+        );
         let ctx = formats::Context::default()
             .for_project(project)
             .map_err(|e| e.to_string())?;
