@@ -908,6 +908,54 @@ fn values_a_place_holds_in_another_form_leave_their_files_alone() {
     assert!(project.join("src/Door/Hinge").is_dir());
 }
 
+/// Incremental mode: a nested project in a `$path` folder is left as it is (with a
+/// warning) when the place differs from it, rather than written again beside it as plain
+/// files (which built both); when its instance is gone, its project file goes too.
+#[test]
+fn a_nested_project_in_a_path_folder_is_left_alone_or_removed_with_its_instance() {
+    let files = [
+        (
+            "default.project.json5",
+            "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" } } }\n",
+        ),
+        (
+            "src/Thing.project.json5",
+            "// nested\n{ name: \"Thing\", tree: { $className: \"Folder\", Inner: { $className: \"StringValue\", $properties: { Value: \"hey\" } } } }\n",
+        ),
+        ("src/Other.luau", "return 1\n"),
+    ];
+    let temp = util::project_with(&files);
+    let project = temp.path();
+    let before = util::tree_bytes(project);
+    let mut place = util::build(project);
+    util::set_property(
+        &mut place,
+        "Inner",
+        "Value",
+        rbx_dom_weak::types::Variant::String("changed".into()),
+    );
+    let report = util::run(project, place, SyncbackMode::Incremental);
+    assert!(report.written.is_empty(), "{:?}", report.written);
+    assert!(report.removed.is_empty(), "{:?}", report.removed);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("Thing.project.json5")),
+        "{:?}",
+        report.warnings
+    );
+    assert_eq!(util::tree_bytes(project), before);
+    assert_eq!(util::build(project).descendants().count(), 5);
+
+    let mut place = util::build(project);
+    let thing = util::find(&place, "Thing");
+    place.destroy(thing);
+    let report = util::run(project, place, SyncbackMode::Incremental);
+    assert_eq!(report.removed, [PathBuf::from("src/Thing.project.json5")]);
+    assert!(project.join("src/Other.luau").is_file());
+}
+
 /// Incremental mode: an `.rbxmx` file whose subtree now holds a string XML cannot hold
 /// (a control character) is rewritten in another form instead of as an unreadable file.
 #[test]

@@ -139,10 +139,32 @@ impl OldTree {
         formats::strip_dedup_suffix(&derived) != instance.name
     }
 
+    /// The project file an old instance is the root of, when a nested project (a
+    /// `Thing.project.json5` in a `$path` folder) made it.
+    pub fn nested_project_file(&self, old: Ref) -> Option<PathBuf> {
+        if old == self.root() {
+            return None;
+        }
+        let metadata = self.built.metadata.get(&old)?;
+        matches!(
+            metadata.kind,
+            Some(FileKind::ProjectNode | FileKind::Project)
+        )
+        .then(|| {
+            metadata
+                .relevant_paths
+                .iter()
+                .find(|path| formats_is_project_file(path) && path.is_file())
+                .cloned()
+        })
+        .flatten()
+    }
+
     /// Every existing file or directory the old instance and its subtree were read from.
     pub fn paths_of_subtree(&self, old: Ref) -> Vec<PathBuf> {
         let mut out = Vec::new();
         for instance in self.built.dom.descendants_of(old) {
+            out.extend(self.nested_project_file(instance.referent()));
             if let Some(metadata) = self.built.metadata.get(&instance.referent()) {
                 if let Some(InstigatingSource::Path(path)) = &metadata.instigating_source {
                     out.push(path.clone());

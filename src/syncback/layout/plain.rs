@@ -557,10 +557,19 @@ impl Planner<'_> {
         let (Some(old), Some(instance)) = (self.old, self.dom.get_by_ref(referent)) else {
             return Reuse::Fresh;
         };
+        let unchanged =
+            || known_unchanged || old.unchanged(self.dom, referent, old_ref, self.sameness());
+        if old.nested_project_file(old_ref).is_some() {
+            return if unchanged() {
+                Reuse::Unchanged
+            } else {
+                Reuse::OldForm(Form::Kept)
+            };
+        }
         let Some(old_form) = old.form(old_ref) else {
             return Reuse::Fresh;
         };
-        if known_unchanged || old.unchanged(self.dom, referent, old_ref, self.sameness()) {
+        if unchanged() {
             return Reuse::Unchanged;
         }
         let has_children = !self.synced_children(instance).is_empty();
@@ -590,7 +599,22 @@ impl Planner<'_> {
         // instance keeps its file name and kind when they still fit.
         if let (Some(old), Some((old_ref, reuse))) = (self.old, matched) {
             match reuse {
-                Reuse::Unchanged => {
+                Reuse::Unchanged | Reuse::OldForm(Form::Kept) => {
+                    // A nested project below a `$path` folder: incremental mode leaves it
+                    // as it is, as it does one a node's `$path` names.
+                    if let (Reuse::OldForm(_), Some(project_file)) =
+                        (&reuse, old.nested_project_file(old_ref))
+                    {
+                        self.warn(format!(
+                            "{}: nested project {} is left as it is, although the place \
+                             differs from it",
+                            self.dom.full_path_of(referent, "/"),
+                            project_file
+                                .strip_prefix(&folder)
+                                .unwrap_or(&project_file)
+                                .display()
+                        ));
+                    }
                     for path in old.paths_of_subtree(old_ref) {
                         if path.is_file() {
                             self.layout.kept.push(path.clone());
