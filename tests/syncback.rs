@@ -956,6 +956,47 @@ fn a_nested_project_in_a_path_folder_is_left_alone_or_removed_with_its_instance(
     assert!(project.join("src/Other.luau").is_file());
 }
 
+/// A folder linked into the project builds as if its target were there, and syncback
+/// (both modes) treats it so: the link stays a link, unchanged files behind it are left
+/// alone, a changed one is written through it, and it is never an orphan.
+#[cfg(unix)]
+#[test]
+fn a_linked_folder_is_synced_through_and_kept() {
+    for mode in [SyncbackMode::Clean, SyncbackMode::Incremental] {
+        let temp = util::project_with(&[
+            (
+                "default.project.json5",
+                "{ name: \"p\", tree: { $className: \"DataModel\", ReplicatedStorage: { $path: \"src\" } } }\n",
+            ),
+            ("src/a/x.luau", "return 1\n"),
+        ]);
+        let project = temp.path();
+        std::os::unix::fs::symlink("a", project.join("src/b")).unwrap();
+        let report = util::run(project, util::build(project), mode);
+        assert!(report.written.is_empty(), "{mode:?}: {:?}", report.written);
+        assert!(report.removed.is_empty(), "{mode:?}: {:?}", report.removed);
+
+        let mut place = util::build(project);
+        let b = place
+            .descendants()
+            .find(|i| i.name == "b")
+            .map(|i| i.referent())
+            .unwrap();
+        let x = place.get_by_ref(b).unwrap().children()[0];
+        place.get_by_ref_mut(x).unwrap().properties.insert(
+            "Source".into(),
+            rbx_dom_weak::types::Variant::String("return 2\n".into()),
+        );
+        util::run(project, place, mode);
+        let link = std::fs::symlink_metadata(project.join("src/b")).unwrap();
+        assert!(link.file_type().is_symlink(), "{mode:?}");
+        assert_eq!(
+            std::fs::read_to_string(project.join("src/b/x.luau")).unwrap(),
+            "return 2\n"
+        );
+    }
+}
+
 /// Incremental mode: an `.rbxmx` file whose subtree now holds a string XML cannot hold
 /// (a control character) is rewritten in another form instead of as an unreadable file.
 #[test]

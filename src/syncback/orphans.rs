@@ -15,6 +15,10 @@ pub struct Existing {
     /// `syncbackRules.ignorePaths`, the project file): never orphans, and neither are the
     /// folders holding them.
     pub ignored: HashSet<Vec<u8>>,
+    /// Symbolic links to folders. They count as the folders they point at, are never
+    /// orphans, and are not looked into: what lies behind them may be outside the
+    /// project. (A link to a file, or to nothing, is an entry like a file.)
+    pub folder_links: HashSet<Vec<u8>>,
 }
 
 impl Existing {
@@ -29,6 +33,16 @@ impl Existing {
 
     pub fn has_dir(&self, path: &Path) -> bool {
         self.dirs.contains(key(path))
+    }
+
+    /// Whether `path` lies behind a link to a folder (so the scan does not say what is
+    /// there).
+    pub fn behind_link(&self, path: &Path) -> bool {
+        !self.folder_links.is_empty()
+            && path
+                .ancestors()
+                .skip(1)
+                .any(|a| self.folder_links.contains(key(a)))
     }
 
     /// The folders directly holding an ignored entry.
@@ -63,11 +77,15 @@ pub fn scan(roots: &[PathBuf], ignores: &dyn Fn(&Path) -> bool) -> Existing {
             .into_iter()
             .filter_entry(|e| !hidden(&e.file_name().to_string_lossy()));
         for entry in walker.flatten() {
-            let is_dir = entry.file_type().is_dir();
-            let ignored = ignores(entry.path());
+            let folder_link = entry.path_is_symlink() && entry.path().is_dir();
+            let is_dir = folder_link || entry.file_type().is_dir();
+            let ignored = folder_link || ignores(entry.path());
             let bytes = entry.into_path().into_os_string().into_encoded_bytes();
             if ignored {
                 existing.ignored.insert(bytes.clone());
+            }
+            if folder_link {
+                existing.folder_links.insert(bytes.clone());
             }
             if is_dir {
                 existing.dirs.insert(bytes);

@@ -48,7 +48,10 @@ pub fn classify(
     existing: &Existing,
     scanned_roots: &[PathBuf],
 ) -> Classified {
-    let scanned = |path: &Path| scanned_roots.iter().any(|root| paths::under(path, root));
+    // Behind a link the scan did not look: the file system itself says what is there.
+    let scanned = |path: &Path| {
+        scanned_roots.iter().any(|root| paths::under(path, root)) && !existing.behind_link(path)
+    };
     #[derive(Clone, Copy)]
     enum State {
         Created,
