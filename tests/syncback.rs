@@ -1258,34 +1258,50 @@ fn references_follow_a_renamed_folder() {
 }
 
 /// A `$path` file node that gains children moves into a folder; its old adjacent meta file
-/// goes too (its values are the node's, written with it), not left behind.
+/// moves in as the folder's init meta (keeping its text and spelling in incremental mode
+/// while it says the same), not left behind and not folded into the project file.
 #[test]
 fn a_path_file_that_becomes_a_folder_takes_its_meta_file_along() {
-    let temp = util::project_with(&[
-        (
-            "default.project.json5",
-            "{ name: \"p\", tree: { $className: \"DataModel\", ServerScriptService: { Boot: { $path: \"boot/Boot.server.lua\" } } } }\n",
-        ),
-        ("boot/Boot.server.lua", "print(1)\n"),
-        ("boot/Boot.meta.json", "{ \"attributes\": { \"A\": 1 } }\n"),
-    ]);
-    let project = temp.path();
-    let edited = || {
-        let mut place = util::build(project);
-        let boot = util::find(&place, "Boot");
-        place.insert(
-            boot,
-            rbx_dom_weak::InstanceBuilder::new("ModuleScript")
-                .with_name("Child")
-                .with_property("Source", "return 1\n"),
+    for mode in [SyncbackMode::Incremental, SyncbackMode::Clean] {
+        let temp = util::project_with(&[
+            (
+                "default.project.json5",
+                "{ name: \"p\", tree: { $className: \"DataModel\", ServerScriptService: { Boot: { $path: \"boot/Boot.server.lua\" } } } }\n",
+            ),
+            ("boot/Boot.server.lua", "print(1)\n"),
+            ("boot/Boot.meta.json", "{ \"attributes\": { \"A\": 1 } }\n"),
+        ]);
+        let project = temp.path();
+        let edited = || {
+            let mut place = util::build(project);
+            let boot = util::find(&place, "Boot");
+            place.insert(
+                boot,
+                rbx_dom_weak::InstanceBuilder::new("ModuleScript")
+                    .with_name("Child")
+                    .with_property("Source", "return 1\n"),
+            );
+            place
+        };
+        let expected = edited();
+        let before = std::fs::read_to_string(project.join("boot/Boot.meta.json")).unwrap();
+        util::run(project, edited(), mode);
+        assert!(!project.join("boot/Boot.meta.json").exists(), "left behind");
+        let project_text = std::fs::read_to_string(project.join("default.project.json5")).unwrap();
+        assert!(!project_text.contains("attributes"), "{project_text}");
+        if mode == SyncbackMode::Incremental {
+            assert_eq!(
+                std::fs::read_to_string(project.join("boot/Boot/init.meta.json")).unwrap(),
+                before
+            );
+        }
+        let differences = round_trip_differences(expected, project);
+        assert!(
+            differences.is_empty(),
+            "{mode:?}: {}",
+            differences.join("\n")
         );
-        place
-    };
-    let expected = edited();
-    util::run(project, edited(), SyncbackMode::Clean);
-    assert!(!project.join("boot/Boot.meta.json").exists(), "left behind");
-    let differences = round_trip_differences(expected, project);
-    assert!(differences.is_empty(), "{}", differences.join("\n"));
+    }
 }
 
 /// A chain of 400 nested folders (far deeper than real places) with a script and a model

@@ -582,6 +582,8 @@ impl<'a> Planner<'a> {
                 return;
             }
         }
+        // The meta file beside a `$path` file that gives way to a folder.
+        let mut left_meta: Option<PathBuf> = None;
         if let Some(target) = target {
             let form = self.node_target_form(instance, &target, !remaining.is_empty());
             let (form, relocated) = match form {
@@ -601,7 +603,8 @@ impl<'a> Planner<'a> {
                         for meta_name in meta::file_names(meta::meta_base(&name)) {
                             let meta_path = target.with_file_name(meta_name);
                             if meta_path.is_file() && !self.path_targets.contains(&meta_path) {
-                                self.layout.replaced.push(meta_path);
+                                self.layout.replaced.push(meta_path.clone());
+                                left_meta.get_or_insert(meta_path);
                             }
                         }
                     }
@@ -662,8 +665,18 @@ impl<'a> Planner<'a> {
         // The node's values stay where the user keeps them: in a meta file its target
         // already has (then the build applies it, and nothing else holds them), unless the
         // project node has values of its own. A meta file left with nothing is removed.
+        // A `$path` file's meta file moves into the folder that replaces the file, as its
+        // init meta (with its text, when it still says the same).
         let meta = if node.properties.is_empty() && node.attributes.is_empty() {
-            existing_meta(dir.as_ref().map(|(d, _)| d), file.as_deref())
+            existing_meta(dir.as_ref().map(|(d, _)| d), file.as_deref()).or_else(|| {
+                let (dir_path, _) = dir.as_ref()?;
+                let spelling = if left_meta?.extension().is_some_and(|e| e == "json") {
+                    "init.meta.json"
+                } else {
+                    meta::INIT_META
+                };
+                Some(dir_path.join(spelling))
+            })
         } else {
             None
         };
