@@ -33,7 +33,11 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("{} {err:#}", atlas::cli::error_prefix(&options.global));
+            eprintln!(
+                "{} {}",
+                atlas::cli::error_prefix(&options.global),
+                atlas::cli::error_text(&err)
+            );
             let interrupted = matches!(
                 err.downcast_ref::<atlas::syncback::SyncbackError>(),
                 Some(atlas::syncback::SyncbackError::Interrupted { .. })

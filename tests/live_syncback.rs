@@ -1031,7 +1031,10 @@ fn rejects_corrupt_chunk() {
     });
     let response = post_api_syncback_raw(&server, &request.to_msgpack());
     let details = assert_refused(&server, &state, &response, 400, "BadRequest");
-    assert!(details.contains("refs[0]"), "{details}");
+    assert!(
+        details.contains("refs[0]") && details.contains("path [5] in Workspace"),
+        "{details}"
+    );
 }
 
 #[test]

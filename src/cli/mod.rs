@@ -99,11 +99,49 @@ pub fn init_logging(global: &GlobalOptions) {
         .try_init();
 }
 
+/// An error and its causes, `: `-separated, as anyhow's `{:#}` gives them, but without
+/// a cause that the message before it already spells out (an error type that prints its
+/// source would otherwise show it twice: `Permission denied: Permission denied`).
+pub fn error_text(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 /// The `error:` prefix, red when colours are on.
 pub fn error_prefix(global: &GlobalOptions) -> &'static str {
     if global.use_color() {
         "\x1b[1;31merror:\x1b[0m"
     } else {
         "error:"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_text_names_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "Permission denied");
+        let err = anyhow::Error::new(crate::project::ProjectError::Io {
+            path: "p/default.project.json5".into(),
+            source: io,
+        });
+        assert_eq!(
+            error_text(&err),
+            "p/default.project.json5: Permission denied"
+        );
+        let chained = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_text(&chained), "outer: inner");
     }
 }

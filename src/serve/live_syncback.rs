@@ -259,9 +259,18 @@ pub fn rebuild_dom(request: &SyncbackRequest) -> Result<WeakDom, ApiError> {
                     .as_u64()
                     .and_then(|i| children.get(i as usize).copied())
                     .ok_or_else(|| {
+                        // Indices read as numbers; whole ones are shown as such (`[5]`).
+                        let shown: Vec<String> = location
+                            .path
+                            .iter()
+                            .map(|n| match n.as_u64() {
+                                Some(whole) => whole.to_string(),
+                                None => n.0.to_string(),
+                            })
+                            .collect();
                         ApiError::bad_request(format!(
-                            "refs[{index}]: the {what} path {:?} in {} does not exist",
-                            location.path.iter().map(|n| n.0).collect::<Vec<_>>(),
+                            "refs[{index}]: the {what} path [{}] in {} does not exist",
+                            shown.join(", "),
                             location.service
                         ))
                     })?;
